@@ -1,0 +1,177 @@
+"""The one cattrs converter: typed objects to plain data and back, and JSON.
+
+Each model class keeps the keys it does not name in ``extra``; the hooks generated here lift
+those keys out on the way in and write them back at the same level on the way out, so
+``from_dict(type(x), to_dict(x)) == x`` and a chunk or completion survives the round trip whole.
+Fields listed in ``_OMIT_IF_NONE`` are left out of the output when ``None``, mirroring what the
+API itself writes (a non-streamed message has no ``tool_calls`` key when there are none, but it
+does write ``"refusal": null``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from . import _model as m
+from ._errors import InvalidChunkError
+
+try:  # optional fast path: `pip install streamfold[fast]`
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised when the extra is absent
+    _orjson = None  # type: ignore[assignment]
+
+__all__ = ["converter", "from_dict", "from_json", "json_dumps", "json_loads", "to_dict", "to_json"]
+
+T = TypeVar("T")
+
+_OMIT_IF_NONE: dict[type, frozenset[str]] = {
+    m.ChatCompletionMessage: frozenset({"tool_calls", "function_call", "audio"}),
+    m.CompletionUsage: frozenset(
+        {
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "prompt_tokens_details",
+            "completion_tokens_details",
+        }
+    ),
+    m.PromptTokensDetails: frozenset({"audio_tokens", "cached_tokens"}),
+    m.CompletionTokensDetails: frozenset(
+        {
+            "accepted_prediction_tokens",
+            "audio_tokens",
+            "reasoning_tokens",
+            "rejected_prediction_tokens",
+        }
+    ),
+    m.ChatCompletionChunk: frozenset({"service_tier", "system_fingerprint", "usage"}),
+    m.ChoiceDelta: frozenset(
+        {"role", "content", "refusal", "tool_calls", "function_call", "audio"}
+    ),
+    m.ChoiceDeltaToolCall: frozenset({"index", "id", "type", "function"}),
+    m.ChoiceDeltaToolCallFunction: frozenset({"name", "arguments"}),
+    m.ChoiceDeltaFunctionCall: frozenset({"name", "arguments"}),
+    m.ChoiceDeltaAudio: frozenset({"id", "data", "transcript", "expires_at"}),
+    m.TextLogprobs: frozenset({"tokens", "token_logprobs", "top_logprobs", "text_offset"}),
+    m.TextCompletionChunk: frozenset({"system_fingerprint", "usage"}),
+    m.TextCompletion: frozenset({"system_fingerprint"}),
+}
+
+MODEL_CLASSES: tuple[type, ...] = tuple(
+    getattr(m, name) for name in m.__all__ if attrs.has(getattr(m, name))
+)
+
+converter = cattrs.Converter()
+
+
+def _register(cls: type) -> None:
+    names = tuple(a.name for a in attrs.fields(cls) if a.name != "extra")
+    known = frozenset(names)
+    omit = _OMIT_IF_NONE.get(cls, frozenset())
+    # generated on first use, once every class has its hook, so nested classes use theirs
+    generated: list[Any] = []
+
+    def known_hooks() -> list[Any]:
+        if not generated:
+            generated.append(make_dict_structure_fn(cls, converter, extra=override(omit=True)))
+            generated.append(make_dict_unstructure_fn(cls, converter, extra=override(omit=True)))
+        return generated
+
+    def structure(data: Any, _: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+        obj = known_hooks()[0](data, cls)
+        extra = {k: v for k, v in data.items() if k not in known}
+        if extra:
+            obj = attrs.evolve(obj, extra=extra)
+        return obj
+
+    def unstructure(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = known_hooks()[1](obj)
+        for name in omit:
+            if out.get(name, 0) is None:
+                del out[name]
+        if obj.extra:
+            out.update(converter.unstructure(obj.extra))
+        return out
+
+    converter.register_structure_hook(cls, structure)
+    converter.register_unstructure_hook(cls, unstructure)
+
+
+for _cls in MODEL_CLASSES:
+    _register(_cls)
+
+converter.register_structure_hook(
+    m.TokenLogprobs,
+    lambda data, _: m.TokenLogprobs(converter.structure(data, tuple[m.TokenLogprob, ...])),
+)
+converter.register_unstructure_hook(
+    m.TokenLogprobs, lambda seq: [converter.unstructure(t) for t in seq]
+)
+
+
+def to_dict(obj: Any) -> Any:
+    """Return ``obj`` (a streamfold model object, or anything holding them) as plain JSON data."""
+    return converter.unstructure(obj)
+
+
+def from_dict(cls: type[T], data: Any) -> T:
+    """Build a ``cls`` from plain data (parsed JSON); keys ``cls`` does not name go to ``extra``.
+
+    Raises :class:`InvalidChunkError` (a ``ValueError``) when the data does not fit ``cls``.
+    """
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        detail = "; ".join(_leaf_messages(exc)) or str(exc)
+        raise InvalidChunkError(f"cannot build {cls.__name__}: {detail}") from exc
+
+
+def _leaf_messages(exc: BaseException) -> list[str]:
+    if isinstance(exc, cattrs.BaseValidationError):
+        out: list[str] = []
+        for sub in exc.exceptions:
+            out.extend(_leaf_messages(sub))
+        return out
+    return [f"{type(exc).__name__}: {exc}"]
+
+
+json_loads: Callable[[str | bytes], Any]
+if _orjson is not None:
+    json_loads = _orjson.loads
+else:  # pragma: no cover
+    json_loads = json.loads
+
+
+def json_dumps(data: Any, *, pretty: bool = False) -> str:
+    """Serialise plain data as JSON text (orjson when installed, else the stdlib)."""
+    if _orjson is not None:
+        opt = _orjson.OPT_INDENT_2 if pretty else 0
+        try:
+            return _orjson.dumps(data, option=opt).decode()
+        except TypeError:  # integers beyond 64 bits and other values orjson refuses
+            pass
+    if pretty:
+        return json.dumps(data, ensure_ascii=False, indent=2)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def to_json(obj: Any, *, pretty: bool = False) -> str:
+    """Return ``obj`` as JSON text, in the shape the API itself sends."""
+    return json_dumps(to_dict(obj), pretty=pretty)
+
+
+def from_json(cls: type[T], text: str | bytes) -> T:
+    """Parse JSON text and build a ``cls`` from it. Raises :class:`InvalidChunkError`."""
+    try:
+        data = json_loads(text)
+    except ValueError as exc:
+        raise InvalidChunkError(f"cannot build {cls.__name__}: invalid JSON: {exc}") from exc
+    return from_dict(cls, data)

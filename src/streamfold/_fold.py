@@ -1,0 +1,1342 @@
+"""The fold: ``Accumulator`` and every merge rule streamfold applies.
+
+Theory of operation
+-------------------
+A stream is a sequence of chunks; each chunk carries, per choice ``index``, a small delta. The
+accumulator keeps one ``_Choice`` per index holding *fragments*, never finished values: lists of
+text pieces for everything that concatenates (content, refusal, tool arguments, reasoning), the
+first value for labels that are set once (role, tool-call id, type, name), the last value for what a
+later chunk replaces (finish_reason, usage, fingerprint). Nothing is joined and no typed object is
+built until ``snapshot()`` or ``completion()`` asks, so ``add()`` costs O(1) amortised per chunk and
+the whole fold is linear in the stream.
+
+``add()`` reads parsed JSON straight from the mapping. Other inputs are brought to that shape at the
+door: JSON text is parsed, and objects with attributes (the openai SDK's pydantic chunks,
+streamfold's own attrs chunks) are read one level at a time through ``_as_mapping``, which costs a
+dict lookup on the hot path and nothing when the input is already a dict.
+
+A chunk is applied whole or not at all. Each choice is read and checked before the first write to
+its state; when a chunk carries several choices, all are checked first and applied after. So a
+malformed chunk raises ``InvalidChunkError`` and leaves the accumulator exactly as it was.
+
+Keys the model does not name are kept, at the level they arrived, with rules that depend on where
+they are (see ``_Extras``): inside a delta, strings concatenate (unless they are labels), lists of
+indexed objects merge item by item, other lists extend; everywhere else the latest non-null value
+wins. That covers provider reasoning fields (``reasoning_content``, ``reasoning``,
+``reasoning_details``) without naming them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, Literal, NoReturn
+
+import attrs
+
+from . import _model as m
+from ._convert import converter, json_loads
+from ._errors import (
+    IncompleteStreamError,
+    InvalidChunkError,
+    StreamError,
+    StreamfoldError,
+    UsageError,
+)
+
+__all__ = ["Accumulator", "FieldRule"]
+
+FieldRule = Literal["concat", "first", "last", "extend", "merge"]
+"""How an unknown field is merged: ``concat`` strings, keep the ``first`` or ``last`` non-null
+value, ``extend`` lists, or ``merge`` lists of indexed objects item by item."""
+
+# Labels are never concatenated, wherever they appear.
+LABELS: Final = frozenset({"type", "id", "name", "status", "channel", "format", "signature"})
+# Inside merged list items (reasoning_details, tool calls) only these strings concatenate.
+ITEM_CONCAT: Final = frozenset({"text", "summary", "data"})
+ENCRYPTED_TYPES: Final = frozenset({"reasoning.encrypted"})
+
+_CHUNK_KNOWN: Final = frozenset(
+    {"id", "object", "created", "model", "system_fingerprint", "service_tier", "choices", "usage"}
+)  # "error" is left out on purpose: a chunk carrying it takes the unusual-keys path
+# ``message`` inside a streamed choice (Perplexity, Writer) is a server's echo, not a delta: the
+# folded message is the only message, so it is dropped rather than kept as an extra.
+_CHOICE_KNOWN: Final = frozenset({"index", "delta", "logprobs", "finish_reason", "message"})
+_TEXT_CHOICE_KNOWN: Final = frozenset({"index", "text", "logprobs", "finish_reason"})
+_DELTA_KNOWN: Final = frozenset(
+    {"role", "content", "refusal", "tool_calls", "function_call", "audio", "annotations"}
+)
+_LOGPROBS_KNOWN: Final = frozenset({"content", "refusal"})
+_CALL_KNOWN: Final = frozenset({"index", "id", "type", "function"})
+_FUNCTION_KNOWN: Final = frozenset({"name", "arguments"})
+_AUDIO_KNOWN: Final = frozenset({"id", "data", "transcript", "expires_at"})
+_TEXT_LOGPROB_LISTS: Final = ("tokens", "token_logprobs", "top_logprobs", "text_offset")
+
+_COMPACT_MASK: Final = 4095  # every 4096 chunks, long fragment lists are compacted
+_COMPACT_OVER: Final = 1024  # fragment lists longer than this are joined into a block
+
+
+class _Invalid(Exception):
+    """Internal: a field failed its check. ``add()`` turns it into ``InvalidChunkError``."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return f"an int ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return repr(text)
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _fail(path: str, expected: str, value: Any) -> NoReturn:
+    raise _Invalid(path, f"expected {expected}, got {_type_name(value)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# reading input: dicts as they are, everything else through _as_mapping
+
+
+def _attrs_fields(cls: type) -> tuple[str, ...]:
+    return tuple(a.name for a in attrs.fields(cls) if a.name != "extra")
+
+
+_FIELDS_CACHE: dict[type, tuple[str, ...] | None] = {}
+
+
+def _as_mapping(value: Any, path: str) -> dict[str, Any]:
+    """Return a dict view of ``value`` (a Mapping or an object with attributes)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    cls = type(value)
+    names = _FIELDS_CACHE.get(cls, ())
+    if names == ():
+        names = _attrs_fields(cls) if attrs.has(cls) else None
+        _FIELDS_CACHE[cls] = names
+    if names is not None:  # streamfold's own attrs classes: named fields plus their extras
+        out = {name: getattr(value, name) for name in names}
+        extra = value.extra
+        if extra:
+            out.update(extra)
+        return out
+    fields = getattr(value, "__dict__", None)
+    if isinstance(fields, dict) and not isinstance(value, type):
+        # pydantic models (the openai SDK) keep fields in __dict__ and unknown keys apart
+        extra = getattr(value, "__pydantic_extra__", None)
+        if extra:
+            return {**fields, **extra}
+        if hasattr(value, "__pydantic_fields__"):
+            return fields
+        return {k: v for k, v in fields.items() if not k.startswith("_")}
+    _fail(path, "an object", value)
+
+
+def _plain(value: Any) -> Any:
+    """Turn ``value`` into plain JSON data (for stored values that may be SDK objects)."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if type(value) is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if type(value) is list or type(value) is tuple:
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float)):
+        return value
+    return {k: _plain(v) for k, v in _as_mapping(value, "").items()}
+
+
+def _is_list(value: Any) -> bool:
+    return type(value) is list or type(value) is tuple
+
+
+# ---------------------------------------------------------------------------------------------
+# fragment lists: appended on the hot path, joined once
+
+
+def _join(parts: list[Any]) -> str:
+    """Join a fragment list; a compacted list holds its earlier blocks in a list at [0]."""
+    if parts and type(parts[0]) is list:
+        return "".join(parts[0]) + "".join(parts[1:])
+    return "".join(parts)
+
+
+def _compact(parts: list[Any]) -> None:
+    """Join a long fragment list's loose pieces into one block, keeping earlier blocks apart.
+
+    Joining everything each time would copy the text over and over (quadratic); blocks keep
+    each character copied once here and once in the final join.
+    """
+    if len(parts) <= _COMPACT_OVER:
+        return
+    if type(parts[0]) is list:
+        blocks = parts[0]
+        blocks.append("".join(parts[1:]))
+    else:
+        blocks = ["".join(parts)]
+    parts[:] = [blocks]
+
+
+# ---------------------------------------------------------------------------------------------
+# unknown fields
+
+
+class _Indexed:
+    """A list of objects merged item by item on ``(index, type)`` (``reasoning_details``)."""
+
+    __slots__ = ("by_key", "items")
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []  # each item's string pieces are lists until built
+        self.by_key: dict[tuple[Any, Any], dict[str, Any]] = {}
+
+    def add(self, values: list[Any] | tuple[Any, ...]) -> None:
+        for raw in values:
+            item = raw if type(raw) is dict else _plain(raw)
+            if type(item) is not dict:
+                self.items.append({"\0whole": item})
+                continue
+            kind = item.get("type")
+            if kind in ENCRYPTED_TYPES or "index" not in item:
+                self.items.append({"\0whole": item})  # kept whole, never merged
+                continue
+            key = (item.get("index"), kind)
+            target = self.by_key.get(key)
+            if target is None:
+                target = {}
+                self.by_key[key] = target
+                self.items.append(target)
+            _merge_item(target, item)
+
+    def build(self) -> list[Any]:
+        return [_build_item(item) for item in self.items]
+
+
+def _merge_item(target: dict[str, Any], item: dict[str, Any]) -> None:
+    """Merge one list item into ``target`` with the item rules (text pieces concatenate)."""
+    for key, value in item.items():
+        if value is None:
+            continue
+        old = target.get(key)
+        if key in ITEM_CONCAT and type(value) is str and key not in LABELS:
+            if old is None:
+                target[key] = [value]
+            elif type(old) is list:
+                old.append(value)
+            continue
+        if old is None or old == "":
+            target[key] = value
+
+
+def _build_item(item: dict[str, Any]) -> Any:
+    whole = item.get("\0whole", item)
+    if whole is not item:
+        return whole
+    return {k: _join(v) if type(v) is list and k in ITEM_CONCAT else v for k, v in item.items()}
+
+
+class _Concat:
+    __slots__ = ("parts",)
+
+    def __init__(self, first: str) -> None:
+        self.parts: list[Any] = [first]
+
+
+class _Extend:
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+
+class _Extras:
+    """Unknown keys of one level, each with the state its merge rule needs.
+
+    ``delta=True`` applies the delta rules (strings concatenate, lists of indexed objects merge,
+    other lists extend, labels keep their latest value); ``delta=False`` keeps the latest non-null
+    value of everything. ``rules`` overrides the rule for named fields.
+    """
+
+    __slots__ = ("delta", "item_labels", "rules", "values")
+
+    def __init__(
+        self, delta: bool, rules: Mapping[str, FieldRule] | None, item_labels: bool = False
+    ) -> None:
+        self.values: dict[str, Any] = {}
+        self.delta = delta
+        self.rules = rules
+        self.item_labels = item_labels  # inside a merged list item: labels keep the first value
+
+    def add(self, key: str, value: Any) -> None:
+        if value is None:
+            return
+        rule = self.rules.get(key) if self.rules else None
+        if rule is None:
+            if not self.delta:
+                rule = "last"
+            elif type(value) is str:
+                if key in LABELS:
+                    rule = "first" if self.item_labels else "last"
+                else:
+                    rule = "concat"
+            elif _is_list(value):
+                rule = "merge" if _indexed_objects(value) else "extend"
+            else:
+                rule = "first" if self.item_labels else "last"
+        values = self.values
+        old = values.get(key)
+        if rule == "concat" and type(value) is str:
+            if type(old) is _Concat:
+                old.parts.append(value)
+            else:
+                values[key] = _Concat(value)
+        elif rule == "merge" and _is_list(value):
+            if type(old) is not _Indexed:
+                old = values[key] = _Indexed()
+            old.add(value)
+        elif rule == "extend" and _is_list(value):
+            if type(old) is not _Extend:
+                old = values[key] = _Extend()
+            old.items.extend(_plain(value))
+        elif rule == "first":
+            if old is None or old == "":
+                values[key] = value
+        else:
+            values[key] = value  # converted to plain data when built, not on every chunk
+
+    def compact(self) -> None:
+        for value in self.values.values():
+            if type(value) is _Concat:
+                _compact(value.parts)
+
+    def build(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in self.values.items():
+            kind = type(value)
+            if kind is _Concat:
+                out[key] = _join(value.parts)
+            elif kind is _Indexed:
+                out[key] = value.build()
+            elif kind is _Extend:
+                out[key] = list(value.items)
+            else:
+                out[key] = _plain(value)
+        return out
+
+
+def _indexed_objects(values: list[Any] | tuple[Any, ...]) -> bool:
+    first = values[0] if values else None
+    if type(first) is dict:
+        return "index" in first
+    return (
+        first is not None
+        and not isinstance(first, (str, int, float, list, tuple))
+        and (getattr(first, "index", None) is not None)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# per-choice state
+
+
+class _Call:
+    """One tool call being assembled."""
+
+    __slots__ = ("args", "extra", "fn_extra", "has_fn", "id", "index", "name", "seq", "type")
+
+    def __init__(self, index: int | None, seq: int, rules: Mapping[str, FieldRule] | None) -> None:
+        self.index = index
+        self.seq = seq
+        self.id: str | None = None
+        self.type: str | None = None
+        self.name: str | None = None
+        self.args: list[Any] = []
+        self.extra = _Extras(True, rules, item_labels=True)
+        self.fn_extra = _Extras(True, rules, item_labels=True)
+        self.has_fn = False
+
+
+class _Audio:
+    __slots__ = ("data", "expires_at", "extra", "id", "transcript")
+
+    def __init__(self, rules: Mapping[str, FieldRule] | None) -> None:
+        self.id: str | None = None
+        self.data: list[Any] = []
+        self.transcript: list[Any] = []
+        self.expires_at: int | None = None
+        self.extra = _Extras(True, rules)
+
+
+class _Choice:
+    """Everything folded so far for one choice index."""
+
+    __slots__ = (
+        "annotations",
+        "audio",
+        "by_id",
+        "by_index",
+        "calls",
+        "content",
+        "delta_extra",
+        "extra",
+        "fc_args",
+        "fc_extra",
+        "fc_name",
+        "finish_reason",
+        "index",
+        "lp_content",
+        "lp_extra",
+        "lp_refusal",
+        "lp_seen",
+        "refusal",
+        "role",
+        "text_lp",
+    )
+
+    def __init__(self, index: int, rules: Mapping[str, FieldRule] | None) -> None:
+        self.index = index
+        self.role: str | None = None
+        self.content: list[Any] = []
+        self.refusal: list[Any] = []
+        self.calls: list[_Call] = []
+        self.by_index: dict[int | None, _Call] = {}
+        self.by_id: dict[str, _Call] = {}
+        self.fc_name: str | None = None
+        self.fc_args: list[Any] | None = None  # None: no function_call fragment arrived
+        self.fc_extra: _Extras | None = None
+        self.audio: _Audio | None = None
+        self.annotations: list[Any] | None = None
+        self.lp_seen = False
+        self.lp_content: list[Any] | None = None
+        self.lp_refusal: list[Any] | None = None
+        self.lp_extra: _Extras | None = None
+        self.text_lp: dict[str, list[Any]] | None = None  # legacy completions: parallel lists
+        self.finish_reason: str | None = None
+        self.extra = _Extras(False, rules)
+        self.delta_extra = _Extras(True, rules)
+
+    def compact(self) -> None:
+        _compact(self.content)
+        _compact(self.refusal)
+        for call in self.calls:
+            _compact(call.args)
+        self.delta_extra.compact()
+        if self.audio is not None:
+            _compact(self.audio.data)
+            _compact(self.audio.transcript)
+
+
+# ---------------------------------------------------------------------------------------------
+# checks for known fields (each raises _Invalid naming the field)
+
+
+def _opt_str(value: Any, path: str) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    _fail(path, "a string", value)
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _opt_int(value: Any, path: str) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    _fail(path, "an int", value)
+
+
+def _check_bytes(value: Any, path: str) -> None:
+    if value is None:
+        return
+    if not _is_list(value):
+        _fail(path, "a list of ints", value)
+    for i, b in enumerate(value):
+        if not _is_int(b):
+            _fail(f"{path}[{i}]", "an int", b)
+
+
+def _check_number(value: Any, path: str) -> None:
+    if type(value) is float or type(value) is int:
+        return
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return
+    _fail(path, "a number", value)
+
+
+def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
+    """Check a list of token logprob entries; return it as a list of plain dicts.
+
+    The loop checks types only; the path of a bad field is worked out when one is found.
+    """
+    if type(value) is not list:
+        if not _is_list(value):
+            _fail(f"choices[{ci}].logprobs.{name}", "a list", value)
+        value = list(value)
+    for entry in value:
+        if (
+            type(entry) is not dict
+            or type(entry.get("token")) is not str
+            or type(entry.get("logprob")) not in _NUMBER_TYPES
+        ):
+            break
+        tops = entry.get("top_logprobs")
+        if tops:
+            if type(tops) is not list:
+                break
+            for top in tops:
+                if (
+                    type(top) is not dict
+                    or type(top.get("token")) is not str
+                    or type(top.get("logprob")) not in _NUMBER_TYPES
+                    or not (top.get("bytes") is None or type(top.get("bytes")) is list)
+                ):
+                    break
+            else:
+                tops = None
+            if tops is not None:
+                break
+        raw = entry.get("bytes")
+        if raw is not None and type(raw) is not list:
+            break
+    else:
+        checked: list[Any] = value
+        return checked
+    return _token_entries_slow(value, f"choices[{ci}].logprobs.{name}")
+
+
+_NUMBER_TYPES: Final = (float, int)
+
+
+def _token_entries_slow(value: list[Any], path: str) -> list[Any]:
+    """The careful twin of ``_token_entries``: converts objects, names the bad field."""
+    out = list(value)
+    for i, entry in enumerate(out):
+        epath = f"{path}[{i}]"
+        if type(entry) is not dict:
+            entry = out[i] = _plain_entry(entry, epath)
+        if type(entry.get("token")) is not str:
+            _fail(f"{epath}.token", "a string", entry.get("token"))
+        _check_number(entry.get("logprob"), f"{epath}.logprob")
+        _check_bytes(entry.get("bytes"), f"{epath}.bytes")
+        tops = entry.get("top_logprobs")
+        if tops is None:
+            continue
+        if not _is_list(tops):
+            _fail(f"{epath}.top_logprobs", "a list", tops)
+        for j, top in enumerate(tops):
+            tpath = f"{epath}.top_logprobs[{j}]"
+            if type(top) is not dict:
+                top = _plain_entry(top, tpath)
+            if type(top.get("token")) is not str:
+                _fail(f"{tpath}.token", "a string", top.get("token"))
+            _check_number(top.get("logprob"), f"{tpath}.logprob")
+            _check_bytes(top.get("bytes"), f"{tpath}.bytes")
+        if type(tops) is not list or any(type(t) is not dict for t in tops):
+            entry = out[i] = _plain(entry)
+    return out
+
+
+def _plain_entry(entry: Any, path: str) -> dict[str, Any]:
+    plain = _plain(_as_mapping(entry, path))
+    assert type(plain) is dict
+    return plain
+
+
+_USAGE_INTS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
+_USAGE_DETAILS: Final = ("prompt_tokens_details", "completion_tokens_details")
+
+
+def _usage(value: Any, path: str) -> dict[str, Any] | None:
+    """Check a usage object; return it as plain data."""
+    if value is None:
+        return None
+    usage = value if type(value) is dict else _plain(_as_mapping(value, path))
+    for name in _USAGE_INTS:
+        v = usage.get(name)
+        if v is not None and not _is_int(v):
+            _fail(f"{path}.{name}", "an int", v)
+    for name in _USAGE_DETAILS:
+        details = usage.get(name)
+        if details is None:
+            continue
+        if type(details) is not dict:
+            _fail(f"{path}.{name}", "an object", details)
+        for key in _DETAIL_INTS[name]:
+            v = details.get(key)
+            if v is not None and not _is_int(v):
+                _fail(f"{path}.{name}.{key}", "an int", v)
+    return usage
+
+
+_DETAIL_INTS: Final = {
+    "prompt_tokens_details": tuple(
+        a.name for a in attrs.fields(m.PromptTokensDetails) if a.name != "extra"
+    ),
+    "completion_tokens_details": tuple(
+        a.name for a in attrs.fields(m.CompletionTokensDetails) if a.name != "extra"
+    ),
+}
+
+
+def _mapping_or_none(value: Any, path: str) -> dict[str, Any] | None:
+    if value is None or type(value) is dict:
+        return value
+    return _as_mapping(value, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# the accumulator
+
+
+class Accumulator:
+    """Fold ``chat.completion.chunk`` objects into the complete ``chat.completion``.
+
+    A sans-I/O object: ``add(chunk)`` takes one chunk at a time, ``snapshot()`` builds the
+    completion so far, ``completion()`` the final one. Chunks may be parsed JSON (any mapping),
+    the JSON text of one chunk (``str`` or ``bytes``), or an object exposing the fields as
+    attributes (the openai SDK's ``ChatCompletionChunk``, streamfold's own ``ChatCompletionChunk``).
+    Streams of the legacy completions API (``object: "text_completion"``, ``choices[].text``) are
+    recognised by their shape and fold into a :class:`TextCompletion`.
+
+    ``field_rules`` overrides how an unknown field is merged (see :data:`FieldRule`), by name.
+    ``normalize_finish_reason=True`` reports ``"tool_calls"`` for a choice that called tools but
+    finished with ``"stop"`` (Gemini, TGI and old Ollama do that); by default the value sent is
+    kept.
+    """
+
+    __slots__ = (
+        "_alt_usage",
+        "_choices",
+        "_closed",
+        "_count",
+        "_created",
+        "_error",
+        "_extra",
+        "_final",
+        "_fingerprint",
+        "_id",
+        "_kind",
+        "_model",
+        "_normalize",
+        "_pending",
+        "_pending_envelope",
+        "_rules",
+        "_tier",
+        "_usage",
+    )
+
+    def __init__(
+        self,
+        *,
+        field_rules: Mapping[str, FieldRule] | None = None,
+        normalize_finish_reason: bool = False,
+    ) -> None:
+        self._count = 0
+        self._choices: dict[int, _Choice] = {}
+        self._id: str | None = None
+        self._created: int | None = None
+        self._model: str | None = None
+        self._fingerprint: str | None = None
+        self._tier: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._alt_usage: dict[str, Any] | None = None  # x_groq.usage, used when usage never came
+        self._rules = dict(field_rules) if field_rules else None
+        self._extra = _Extras(False, self._rules)
+        self._kind: Literal["chat", "text"] | None = None
+        self._final: m.ChatCompletion | m.TextCompletion | None = None
+        self._error: StreamError | None = None
+        self._normalize = normalize_finish_reason
+        self._closed = False  # completion() was called or the stream reported an error
+        self._pending: tuple[str | None, int | None, str | None] | None = None
+        self._pending_envelope = True  # id, created or model still unknown
+
+    # -- public ---------------------------------------------------------------------------------
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks ``add()`` has been given, bad ones included."""
+        return self._count
+
+    @property
+    def is_complete(self) -> bool:
+        """True when at least one choice arrived and every choice has a finish_reason."""
+        if not self._choices:
+            return False
+        return all(c.finish_reason is not None for c in self._choices.values())
+
+    def add(self, chunk: Any) -> None:
+        """Fold one chunk.
+
+        Raises :class:`InvalidChunkError` when the chunk is malformed (it is then not applied
+        and the accumulator stays usable), :class:`StreamError` when the chunk reports a server
+        error (after folding what it carried), and :class:`UsageError` after ``completion()`` or
+        a ``StreamError``.
+        """
+        position = self._count
+        self._count = position + 1
+        if self._closed:
+            self._refuse(position)
+        try:
+            if type(chunk) is not dict:
+                chunk = self._coerce(chunk)
+            error = self._apply(chunk)
+        except _Invalid as exc:
+            self._pending = None
+            where = f"{exc.path}: " if exc.path else ""
+            raise InvalidChunkError(
+                f"chunk {position}: {where}{exc.message}",
+                path=exc.path,
+                position=position,
+                completion=self.snapshot(),
+                chunk=chunk,
+            ) from None
+        if error is not None:
+            self._raise_stream_error(error, position)
+        if not position & _COMPACT_MASK and position:
+            for state in self._choices.values():
+                state.compact()
+
+    def _refuse(self, position: int) -> NoReturn:
+        raise UsageError(
+            f"chunk {position}: add() after "
+            + ("completion()" if self._error is None else "the stream reported an error"),
+            position=position,
+            completion=self._final if self._final is not None else self.snapshot(),
+        )
+
+    def snapshot(self) -> m.ChatCompletion | m.TextCompletion:
+        """Build the completion folded so far; may be called any number of times."""
+        if self._final is not None:
+            return self._final
+        return self._build()
+
+    def completion(self, *, strict: bool = False) -> m.ChatCompletion | m.TextCompletion:
+        """Return the final completion, built once; ``add()`` is a usage error afterwards.
+
+        With ``strict=True``, raises :class:`IncompleteStreamError` when a choice has no
+        finish_reason (or nothing arrived); the error's ``completion`` holds what was folded.
+        """
+        if self._final is None:
+            self._final = self._build()
+            self._closed = True
+        if strict and not self.is_complete:
+            missing = sorted(i for i, c in self._choices.items() if c.finish_reason is None)
+            what = (
+                "no choice arrived"
+                if not self._choices
+                else "no finish_reason for choice " + ", ".join(map(str, missing))
+            )
+            raise IncompleteStreamError(
+                f"the stream ended early: {what}",
+                position=self._count - 1 if self._count else None,
+                completion=self._final,
+            )
+        return self._final
+
+    # -- reading input --------------------------------------------------------------------------
+
+    def _coerce(self, chunk: Any) -> dict[str, Any]:
+        if isinstance(chunk, (str, bytes, bytearray, memoryview)):
+            try:
+                data = json_loads(chunk if isinstance(chunk, (str, bytes)) else bytes(chunk))
+            except ValueError as exc:  # orjson.JSONDecodeError and json.JSONDecodeError
+                raise _Invalid("", f"invalid JSON: {exc}") from None
+            if type(data) is not dict:
+                _fail("", "a JSON object", data)
+            return data
+        return _as_mapping(chunk, "")
+
+    # -- the merge rules ------------------------------------------------------------------------
+
+    def _apply(self, chunk: dict[str, Any]) -> Any:
+        """Check and fold one chunk; return the error payload it carries, if any."""
+        # First-value fields are read until they are known; later chunks repeat them.
+        if self._pending_envelope:
+            self._envelope(chunk)
+        fingerprint = chunk.get("system_fingerprint")
+        if fingerprint is not None and type(fingerprint) is not str:
+            fingerprint = _opt_str(fingerprint, "system_fingerprint")
+        tier = chunk.get("service_tier")
+        if tier is not None and type(tier) is not str:
+            tier = _opt_str(tier, "service_tier")
+        usage = chunk.get("usage")
+        if usage is not None:
+            usage = _usage(usage, "usage")
+        # Unknown keys, errors and x_groq are rare: one C-level key check routes them aside.
+        unusual = not _CHUNK_KNOWN.issuperset(chunk)
+        alt_usage = error = None
+        if unusual:
+            if chunk.get("object") == "error":  # vLLM's flat error object: nothing to fold
+                self._pending = None
+                return _plain(chunk)
+            error = chunk.get("error")
+            groq = chunk.get("x_groq")
+            if type(groq) is dict and groq.get("usage") is not None:
+                alt_usage = _usage(groq["usage"], "x_groq.usage")
+
+        choices = chunk.get("choices")
+        if choices:
+            if type(choices) is not list and not _is_list(choices):
+                _fail("choices", "a list", choices)
+            if len(choices) == 1:
+                self._choice(choices[0], 0, False)
+            else:  # check all before writing any, so a bad chunk is not applied at all
+                for i, choice in enumerate(choices):
+                    self._choice(choice, i, True)
+                for i, choice in enumerate(choices):
+                    self._choice(choice, i, False)
+
+        # -- the chunk is good: write the top level ------------------------------------------
+        if fingerprint is not None:
+            self._fingerprint = fingerprint
+        if tier is not None:
+            self._tier = tier
+        if usage is not None:
+            self._usage = usage
+        if unusual:
+            if alt_usage is not None:
+                self._alt_usage = alt_usage
+            extra = self._extra
+            for key, value in chunk.items():
+                if key not in _CHUNK_KNOWN and value is not None and key != "error":
+                    extra.add(key, value)
+        if self._pending is not None:
+            self._id, self._created, self._model = self._pending
+            self._pending = None
+            self._pending_envelope = (
+                self._id is None or self._created is None or (self._model is None)
+            )
+        return error
+
+    def _envelope(self, chunk: dict[str, Any]) -> None:
+        """Check id / created / model; the first non-empty values are written after the chunk."""
+        cid = chunk.get("id")
+        if cid is not None and type(cid) is not str:
+            cid = _opt_str(cid, "id")
+        created = chunk.get("created")
+        if created is not None and type(created) is not int:
+            created = _opt_int(created, "created")
+        model = chunk.get("model")
+        if model is not None and type(model) is not str:
+            model = _opt_str(model, "model")
+        # "" and a created of 0 count as empty (Azure's first chunk, TGI's ids)
+        self._pending = (
+            self._id or cid or None,
+            self._created or created or None,
+            self._model or model or None,
+        )
+
+    def _choice(self, choice: Any, ci: int, check_only: bool) -> None:
+        """Check one choice, then (unless ``check_only``) fold it into its state."""
+        if type(choice) is not dict:
+            choice = _as_mapping(choice, f"choices[{ci}]")
+        index = choice.get("index", 0)
+        if type(index) is not int:
+            if index is None:
+                index = 0
+            elif not _is_int(index):
+                _fail(f"choices[{ci}].index", "an int", index)
+            index = int(index)
+        state = self._choices.get(index)
+        if state is None:
+            if index < 0:
+                _fail(f"choices[{ci}].index", "a non-negative int", index)
+            if self._kind == "text" or (
+                self._kind is None and "delta" not in choice and "text" in choice
+            ):
+                self._text_choice(choice, ci, index, check_only)
+                return
+        elif self._kind == "text":
+            self._text_choice(choice, ci, index, check_only)
+            return
+        finish = choice.get("finish_reason")
+        if finish is not None and type(finish) is not str:
+            finish = _opt_str(finish, f"choices[{ci}].finish_reason")
+        delta = choice.get("delta")
+        logprobs = choice.get("logprobs")
+        choice_extra = not _CHOICE_KNOWN.issuperset(choice)
+
+        if (
+            type(delta) is dict
+            and len(delta) == 1
+            and state is not None
+            and logprobs is None
+            and not choice_extra
+            and not check_only
+        ):
+            # The common chunk: one text fragment, or one tool-call fragment.
+            content = delta.get("content")
+            if type(content) is str:
+                if content:
+                    state.content.append(content)
+                if finish:
+                    state.finish_reason = finish
+                return
+            tool_calls = delta.get("tool_calls")
+            if tool_calls is not None:
+                self._fold_tool_calls(state, self._check_tool_calls(tool_calls, ci))
+                if finish:
+                    state.finish_reason = finish
+                return
+
+        if type(delta) is not dict and delta is not None:
+            delta = _as_mapping(delta, f"choices[{ci}].delta")
+        lp_content = lp_refusal = None
+        if logprobs is not None:
+            if type(logprobs) is not dict:
+                logprobs = _as_mapping(logprobs, f"choices[{ci}].logprobs")
+            lp_content = logprobs.get("content")
+            if lp_content is not None:
+                lp_content = _token_entries(lp_content, ci, "content")
+            lp_refusal = logprobs.get("refusal")
+            if lp_refusal is not None:
+                lp_refusal = _token_entries(lp_refusal, ci, "refusal")
+
+        role = content = refusal = tool_calls = fcall = audio = annotations = None
+        if delta:
+            content = delta.get("content")
+            if content is not None and type(content) is not str:
+                content = _opt_str(content, f"choices[{ci}].delta.content")
+            role = delta.get("role")
+            if role is not None and type(role) is not str:
+                role = _opt_str(role, f"choices[{ci}].delta.role")
+            refusal = delta.get("refusal")
+            if refusal is not None and type(refusal) is not str:
+                refusal = _opt_str(refusal, f"choices[{ci}].delta.refusal")
+            tool_calls = delta.get("tool_calls")
+            if tool_calls is not None:
+                tool_calls = self._check_tool_calls(tool_calls, ci)
+            fcall = delta.get("function_call")
+            if fcall is not None:
+                fcall = self._check_function(fcall, ci, "function_call")
+            audio = delta.get("audio")
+            if audio is not None:
+                audio = self._check_audio(audio, f"choices[{ci}].delta.audio")
+            annotations = delta.get("annotations")
+            if annotations is not None:
+                if not _is_list(annotations):
+                    _fail(f"choices[{ci}].delta.annotations", "a list", annotations)
+                for i, note in enumerate(annotations):
+                    _mapping_or_none(note, f"choices[{ci}].delta.annotations[{i}]")
+        if check_only:
+            return
+
+        # -- everything is checked: write ------------------------------------------------------
+        if state is None:
+            self._kind = "chat"
+            state = self._choices[index] = _Choice(index, self._rules)
+        if delta:
+            if content:
+                state.content.append(content)
+            if role and state.role is None:
+                state.role = role
+            if refusal:
+                state.refusal.append(refusal)
+            if tool_calls:
+                self._fold_tool_calls(state, tool_calls)
+            if fcall is not None:
+                self._fold_function(state, fcall)
+            if audio is not None:
+                self._fold_audio(state, audio)
+            if annotations:
+                if state.annotations is None:
+                    state.annotations = []
+                state.annotations.extend(_plain(annotations))
+            if not _DELTA_KNOWN.issuperset(delta):
+                extra = state.delta_extra
+                for key, value in delta.items():
+                    if key not in _DELTA_KNOWN and value is not None:
+                        extra.add(key, value)
+        if logprobs is not None:
+            state.lp_seen = True
+            if lp_content is not None:
+                if state.lp_content is None:
+                    state.lp_content = []
+                state.lp_content.extend(lp_content)
+            if lp_refusal is not None:
+                if state.lp_refusal is None:
+                    state.lp_refusal = []
+                state.lp_refusal.extend(lp_refusal)
+            if not _LOGPROBS_KNOWN.issuperset(logprobs):
+                if state.lp_extra is None:
+                    state.lp_extra = _Extras(False, self._rules)
+                for key, value in logprobs.items():
+                    if key not in _LOGPROBS_KNOWN:
+                        state.lp_extra.add(key, value)
+        if finish:
+            state.finish_reason = finish
+        if choice_extra:
+            for key, value in choice.items():
+                if key not in _CHOICE_KNOWN and value is not None:
+                    state.extra.add(key, value)
+
+    # tool calls ---------------------------------------------------------------------------------
+
+    def _check_tool_calls(self, value: Any, ci: int) -> list[tuple[Any, ...]]:
+        """Check every tool-call fragment; return them as (index, id, type, fn, frag) tuples."""
+        if type(value) is not list and not _is_list(value):
+            _fail(f"choices[{ci}].delta.tool_calls", "a list", value)
+        out = []
+        for i, frag in enumerate(value):
+            if type(frag) is not dict:
+                frag = _as_mapping(frag, f"choices[{ci}].delta.tool_calls[{i}]")
+            index = frag.get("index")
+            if index is not None and type(index) is not int:
+                if not _is_int(index):
+                    _fail(f"choices[{ci}].delta.tool_calls[{i}].index", "an int", index)
+                index = int(index)
+            call_id = frag.get("id")
+            if call_id is not None and type(call_id) is not str:
+                call_id = _opt_str(call_id, f"choices[{ci}].delta.tool_calls[{i}].id")
+            kind = frag.get("type")
+            if kind is not None and type(kind) is not str:
+                kind = _opt_str(kind, f"choices[{ci}].delta.tool_calls[{i}].type")
+            fn = frag.get("function")
+            if fn is not None:
+                fn = self._check_function(fn, ci, "tool_calls", i)
+                if not call_id:
+                    # older llama.cpp put the call's id inside function
+                    fn_id = fn.get("id")
+                    if type(fn_id) is str and fn_id:
+                        call_id = fn_id
+            out.append((index, call_id, kind, fn, frag))
+        return out
+
+    def _check_function(
+        self, value: Any, ci: int, where: str, i: int | None = None
+    ) -> dict[str, Any]:
+        fn = value if type(value) is dict else None
+        name = args = None
+        if fn is not None:
+            name = fn.get("name")
+            args = fn.get("arguments")
+        if (
+            fn is None
+            or (name is not None and type(name) is not str)
+            or (args is not None and type(args) is not str)
+        ):
+            path = f"choices[{ci}].delta.{where}" + (f"[{i}].function" if i is not None else "")
+            fn = value if type(value) is dict else _as_mapping(value, path)
+            _opt_str(fn.get("name"), f"{path}.name")
+            _opt_str(fn.get("arguments"), f"{path}.arguments")
+        return fn
+
+    def _fold_tool_calls(self, state: _Choice, fragments: list[tuple[Any, ...]]) -> None:
+        # Routing (covers OpenAI, TGI, llama.cpp, Ollama, Gemini): a fragment with an id not seen
+        # before starts a new call, unless the call at its index has no id yet (then it takes
+        # the id); a fragment with a known id continues that call; one without an id continues
+        # the call at its index, or the most recent call when it has no index either.
+        for index, call_id, kind, fn, frag in fragments:
+            call = None
+            if call_id:
+                call = state.by_id.get(call_id)
+                if call is None:
+                    current = state.by_index.get(index) if index is not None else None
+                    if current is not None and current.id is None:
+                        call = current
+                    else:
+                        call = self._new_call(state, index)
+                    call.id = call_id
+                    state.by_id[call_id] = call
+            elif index is not None:
+                call = state.by_index.get(index)
+                if call is None:
+                    call = self._new_call(state, index)
+            elif state.calls:
+                call = state.calls[-1]
+            else:
+                call = self._new_call(state, None)
+            if kind and call.type is None:
+                call.type = kind
+            if fn is not None:
+                call.has_fn = True
+                name = fn.get("name")
+                if name and call.name is None:
+                    call.name = name
+                args = fn.get("arguments")
+                if args:
+                    call.args.append(args)
+                if len(fn) > 2 or not fn.keys() <= _FUNCTION_KNOWN:
+                    for key, value in fn.items():
+                        if key not in _FUNCTION_KNOWN and value is not None:
+                            if key == "id" and value == call.id:
+                                continue
+                            call.fn_extra.add(key, value)
+            if len(frag) > 4 or not frag.keys() <= _CALL_KNOWN:
+                for key, value in frag.items():
+                    if key not in _CALL_KNOWN and value is not None:
+                        call.extra.add(key, value)
+
+    def _new_call(self, state: _Choice, index: int | None) -> _Call:
+        call = _Call(index, len(state.calls), self._rules)
+        state.calls.append(call)
+        state.by_index[index] = call
+        return call
+
+    def _fold_function(self, state: _Choice, fn: dict[str, Any]) -> None:
+        name = fn.get("name")
+        if name and state.fc_name is None:
+            state.fc_name = name
+        if state.fc_args is None:
+            state.fc_args = []
+        args = fn.get("arguments")
+        if args:
+            state.fc_args.append(args)
+        if len(fn) > 2 or not fn.keys() <= _FUNCTION_KNOWN:
+            if state.fc_extra is None:
+                state.fc_extra = _Extras(True, self._rules, item_labels=True)
+            for key, value in fn.items():
+                if key not in _FUNCTION_KNOWN:
+                    state.fc_extra.add(key, value)
+
+    # audio --------------------------------------------------------------------------------------
+
+    def _check_audio(self, value: Any, path: str) -> dict[str, Any]:
+        audio = value if type(value) is dict else _as_mapping(value, path)
+        for key in ("id", "data", "transcript"):
+            v = audio.get(key)
+            if v is not None and type(v) is not str:
+                _opt_str(v, f"{path}.{key}")
+        _opt_int(audio.get("expires_at"), f"{path}.expires_at")
+        return audio
+
+    def _fold_audio(self, state: _Choice, audio: dict[str, Any]) -> None:
+        st = state.audio
+        if st is None:
+            st = state.audio = _Audio(self._rules)
+        aid = audio.get("id")
+        if aid and st.id is None:
+            st.id = aid
+        data = audio.get("data")
+        if data:
+            st.data.append(data)
+        transcript = audio.get("transcript")
+        if transcript:
+            st.transcript.append(transcript)
+        expires = audio.get("expires_at")
+        if expires is not None:
+            st.expires_at = expires
+        for key, value in audio.items():
+            if key not in _AUDIO_KNOWN:
+                st.extra.add(key, value)
+
+    # legacy text completions --------------------------------------------------------------------
+
+    def _text_choice(self, choice: dict[str, Any], ci: int, index: int, check_only: bool) -> None:
+        finish = choice.get("finish_reason")
+        if finish is not None and type(finish) is not str:
+            finish = _opt_str(finish, f"choices[{ci}].finish_reason")
+        text = choice.get("text")
+        if text is not None and type(text) is not str:
+            text = _opt_str(text, f"choices[{ci}].text")
+        logprobs = choice.get("logprobs")
+        lists: dict[str, list[Any]] = {}
+        if logprobs is not None:
+            if type(logprobs) is not dict:
+                logprobs = _as_mapping(logprobs, f"choices[{ci}].logprobs")
+            for name in _TEXT_LOGPROB_LISTS:
+                value = logprobs.get(name)
+                if value is None:
+                    continue
+                if not _is_list(value):
+                    _fail(f"choices[{ci}].logprobs.{name}", "a list", value)
+                lists[name] = _plain(value)
+            _check_text_logprobs(lists, f"choices[{ci}].logprobs")
+        if check_only:
+            return
+        self._kind = "text"
+        state = self._choices.get(index)
+        if state is None:
+            state = self._choices[index] = _Choice(index, self._rules)
+        if text:
+            state.content.append(text)
+        if logprobs is not None:
+            state.lp_seen = True
+            if state.text_lp is None:
+                state.text_lp = {}
+            for name, values in lists.items():
+                state.text_lp.setdefault(name, []).extend(values)
+            for key, value in logprobs.items():
+                if key not in _TEXT_LOGPROB_LISTS:
+                    if state.lp_extra is None:
+                        state.lp_extra = _Extras(False, self._rules)
+                    state.lp_extra.add(key, value)
+        if finish:
+            state.finish_reason = finish
+        for key, value in choice.items():
+            if key not in _TEXT_CHOICE_KNOWN and value is not None:
+                state.extra.add(key, value)
+
+    # errors -------------------------------------------------------------------------------------
+
+    def _raise_stream_error(self, error: Any, position: int) -> NoReturn:
+        payload = _plain(error)
+        detail = payload.get("message") if isinstance(payload, dict) else payload
+        if detail is None and isinstance(payload, dict):
+            detail = payload.get("code") or payload.get("type")
+        err = StreamError(
+            f"chunk {position}: the server reported an error: {detail}",
+            error=payload,
+            position=position,
+            completion=self._build(),
+        )
+        self._error = err
+        self._closed = True
+        raise err
+
+    # building the result ------------------------------------------------------------------------
+
+    def _build(self) -> m.ChatCompletion | m.TextCompletion:
+        try:
+            usage = self._usage if self._usage is not None else self._alt_usage
+            usage_obj = converter.structure(usage, m.CompletionUsage) if usage is not None else None
+            extra = self._extra.build()
+            states = sorted(self._choices.values(), key=lambda c: c.index)
+            if self._kind == "text":
+                return m.TextCompletion(
+                    id=self._id,
+                    created=self._created,
+                    model=self._model,
+                    choices=tuple(self._build_text_choice(c) for c in states),
+                    usage=usage_obj,
+                    system_fingerprint=self._fingerprint,
+                    extra=extra,
+                )
+            return m.ChatCompletion(
+                id=self._id,
+                created=self._created,
+                model=self._model,
+                choices=tuple(self._build_choice(c) for c in states),
+                usage=usage_obj,
+                service_tier=self._tier,
+                system_fingerprint=self._fingerprint,
+                extra=extra,
+            )
+        except Exception as exc:  # pragma: no cover - every input is checked before it is folded
+            raise StreamfoldError(f"internal error while building the completion: {exc!r}") from exc
+
+    def _build_choice(self, st: _Choice) -> m.Choice:
+        content = _join(st.content) or None
+        refusal = _join(st.refusal) or None
+        tool_calls = None
+        if st.calls:
+            calls = st.calls
+            if all(c.index is not None for c in calls):
+                calls = sorted(calls, key=lambda c: (c.index, c.seq))
+            tool_calls = tuple(_build_call(c) for c in calls)
+        function_call = None
+        if st.fc_args is not None:
+            function_call = m.FunctionCall(
+                name=st.fc_name or "",
+                arguments=_join(st.fc_args),
+                extra=st.fc_extra.build() if st.fc_extra is not None else {},
+            )
+        audio = None
+        if st.audio is not None:
+            a = st.audio
+            audio = m.ChatCompletionAudio(
+                id=a.id,
+                data=_join(a.data),
+                expires_at=a.expires_at,
+                transcript=_join(a.transcript),
+                extra=a.extra.build(),
+            )
+        annotations: tuple[m.Annotation, ...] = ()
+        if st.annotations:
+            annotations = converter.structure(st.annotations, tuple[m.Annotation, ...])
+        message = m.ChatCompletionMessage(
+            role=st.role or "assistant",
+            content=content,
+            refusal=refusal,
+            annotations=annotations,
+            tool_calls=tool_calls,
+            function_call=function_call,
+            audio=audio,
+            extra=st.delta_extra.build(),
+        )
+        logprobs = None
+        if st.lp_seen:
+            logprobs = m.ChoiceLogprobs(
+                content=_token_logprobs(st.lp_content),
+                refusal=_token_logprobs(st.lp_refusal),
+                extra=st.lp_extra.build() if st.lp_extra is not None else {},
+            )
+        finish = st.finish_reason
+        if self._normalize and finish == "stop" and tool_calls:
+            finish = "tool_calls"
+        return m.Choice(
+            index=st.index,
+            message=message,
+            logprobs=logprobs,
+            finish_reason=finish,
+            extra=st.extra.build(),
+        )
+
+    def _build_text_choice(self, st: _Choice) -> m.TextChoice:
+        logprobs = None
+        if st.lp_seen:
+            lists = st.text_lp or {}
+            logprobs = converter.structure(
+                {**(st.lp_extra.build() if st.lp_extra is not None else {}), **lists},
+                m.TextLogprobs,
+            )
+        return m.TextChoice(
+            index=st.index,
+            text=_join(st.content),
+            logprobs=logprobs,
+            finish_reason=st.finish_reason,
+            extra=st.extra.build(),
+        )
+
+
+def _check_text_logprobs(lists: dict[str, list[Any]], path: str) -> None:
+    for i, token in enumerate(lists.get("tokens", ())):
+        if type(token) is not str:
+            _fail(f"{path}.tokens[{i}]", "a string", token)
+    for i, value in enumerate(lists.get("token_logprobs", ())):
+        if value is not None:
+            _check_number(value, f"{path}.token_logprobs[{i}]")
+    for i, value in enumerate(lists.get("text_offset", ())):
+        if not _is_int(value):
+            _fail(f"{path}.text_offset[{i}]", "an int", value)
+    for i, top in enumerate(lists.get("top_logprobs", ())):
+        if top is None:
+            continue
+        if type(top) is not dict:
+            _fail(f"{path}.top_logprobs[{i}]", "an object", top)
+        for token, value in top.items():
+            _check_number(value, f"{path}.top_logprobs[{i}].{token}")
+
+
+def _token_logprobs(entries: list[Any] | None) -> m.TokenLogprobs | None:
+    if entries is None:
+        return None
+    return m.TokenLogprobs(entries)  # built into TokenLogprob objects when first read
+
+
+def _build_call(call: _Call) -> m.ToolCall:
+    return m.ToolCall(
+        id=call.id,
+        type=call.type or "function",
+        function=m.FunctionCall(
+            name=call.name or "", arguments=_join(call.args), extra=call.fn_extra.build()
+        ),
+        extra=call.extra.build(),
+    )

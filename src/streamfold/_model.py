@@ -1,0 +1,435 @@
+"""Typed model of the OpenAI chat completion schema, chunk side and completion side.
+
+Every class is a frozen, slotted attrs class. Each one has an ``extra`` mapping that holds the keys
+the model does not name, exactly as they arrived; ``to_dict`` writes them back at the same level,
+so converting to plain data loses nothing. Sequences are tuples so that values stay immutable.
+Conversion to and from plain data lives in ``_convert.py``; the fold builds these classes only
+when a snapshot or the final completion is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
+
+from attrs import field, frozen
+
+__all__ = [
+    "Annotation",
+    "ChatCompletion",
+    "ChatCompletionAudio",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaAudio",
+    "ChoiceDeltaFunctionCall",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChoiceLogprobs",
+    "ChunkChoice",
+    "CompletionTokensDetails",
+    "CompletionUsage",
+    "FunctionCall",
+    "PromptTokensDetails",
+    "TextChoice",
+    "TextChunkChoice",
+    "TextCompletion",
+    "TextCompletionChunk",
+    "TextLogprobs",
+    "TokenLogprob",
+    "TokenLogprobs",
+    "ToolCall",
+    "TopLogprob",
+]
+
+Extra = dict[str, Any]
+
+
+def _extra() -> Any:
+    return field(factory=dict, kw_only=True, eq=True, repr=lambda e: repr(e) if e else "{}")
+
+
+# ---------------------------------------------------------------------------------------------
+# shared by both sides
+
+
+@frozen(kw_only=True)
+class TopLogprob:
+    """One alternative token with its log probability."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...] | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class TokenLogprob:
+    """The log probability of one sampled token, with its top alternatives."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...] | None = None
+    top_logprobs: tuple[TopLogprob, ...] = ()
+    extra: Extra = _extra()
+
+
+_TOKEN_FIELDS = frozenset({"token", "logprob", "bytes", "top_logprobs"})
+_TOP_FIELDS = frozenset({"token", "logprob", "bytes"})
+
+
+def _top_from_plain(data: Any) -> TopLogprob:
+    if type(data) is TopLogprob:
+        return data
+    raw = data.get("bytes")
+    return TopLogprob(
+        token=data["token"],
+        logprob=data["logprob"],
+        bytes=tuple(raw) if raw is not None else None,
+        extra={k: v for k, v in data.items() if k not in _TOP_FIELDS},
+    )
+
+
+def _token_from_plain(data: Any) -> TokenLogprob:
+    if type(data) is TokenLogprob:
+        return data
+    raw = data.get("bytes")
+    return TokenLogprob(
+        token=data["token"],
+        logprob=data["logprob"],
+        bytes=tuple(raw) if raw is not None else None,
+        top_logprobs=tuple(_top_from_plain(t) for t in data.get("top_logprobs") or ()),
+        extra={k: v for k, v in data.items() if k not in _TOKEN_FIELDS},
+    )
+
+
+class TokenLogprobs(Sequence[TokenLogprob]):
+    """An immutable sequence of :class:`TokenLogprob`, built on first access.
+
+    A stream with logprobs brings one entry (and its top alternatives) per token; the fold keeps
+    them as the plain data that arrived, already checked, and this sequence turns them into
+    ``TokenLogprob`` objects only when they are read. It compares equal to any sequence of the
+    same ``TokenLogprob`` values.
+    """
+
+    __slots__ = ("_items", "_raw")
+
+    def __init__(self, items: Iterable[TokenLogprob | Mapping[str, Any]] = ()) -> None:
+        self._raw: tuple[Any, ...] = tuple(items)
+        self._items: tuple[TokenLogprob, ...] | None = None
+
+    def _built(self) -> tuple[TokenLogprob, ...]:
+        items = self._items
+        if items is None:
+            items = self._items = tuple(_token_from_plain(e) for e in self._raw)
+        return items
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> TokenLogprob: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[TokenLogprob, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> TokenLogprob | tuple[TokenLogprob, ...]:
+        return self._built()[index]
+
+    def __iter__(self) -> Iterator[TokenLogprob]:
+        return iter(self._built())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TokenLogprobs):
+            return self._built() == other._built()
+        if isinstance(other, (tuple, list)):
+            return self._built() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._built())
+
+    def __repr__(self) -> str:
+        return f"TokenLogprobs({list(self._built())!r})"
+
+
+def _token_seq(value: Any) -> TokenLogprobs | None:
+    if value is None or type(value) is TokenLogprobs:
+        return value
+    return TokenLogprobs(value)
+
+
+@frozen(kw_only=True)
+class ChoiceLogprobs:
+    """Log probabilities of a choice: ``content`` and ``refusal`` token lists."""
+
+    content: TokenLogprobs | None = field(default=None, converter=_token_seq)
+    refusal: TokenLogprobs | None = field(default=None, converter=_token_seq)
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class PromptTokensDetails:
+    """Breakdown of the prompt tokens."""
+
+    audio_tokens: int | None = None
+    cached_tokens: int | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class CompletionTokensDetails:
+    """Breakdown of the completion tokens."""
+
+    accepted_prediction_tokens: int | None = None
+    audio_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    rejected_prediction_tokens: int | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class CompletionUsage:
+    """Token usage of a request. Numbers are kept as sent, never added up."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
+    extra: Extra = _extra()
+
+
+# ---------------------------------------------------------------------------------------------
+# chunk side: what a server streams
+
+
+@frozen(kw_only=True)
+class ChoiceDeltaToolCallFunction:
+    """A fragment of a tool call's function: its name (once) and a piece of its arguments."""
+
+    name: str | None = None
+    arguments: str | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChoiceDeltaToolCall:
+    """A fragment of one tool call, keyed by ``index`` within the choice."""
+
+    index: int | None = None
+    id: str | None = None
+    type: str | None = None
+    function: ChoiceDeltaToolCallFunction | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChoiceDeltaFunctionCall:
+    """A fragment of the legacy ``function_call``."""
+
+    name: str | None = None
+    arguments: str | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChoiceDeltaAudio:
+    """A fragment of an audio response: base64 ``data`` and ``transcript`` pieces."""
+
+    id: str | None = None
+    data: str | None = None
+    transcript: str | None = None
+    expires_at: int | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChoiceDelta:
+    """What one chunk adds to one choice."""
+
+    role: str | None = None
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: tuple[ChoiceDeltaToolCall, ...] | None = None
+    function_call: ChoiceDeltaFunctionCall | None = None
+    audio: ChoiceDeltaAudio | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChunkChoice:
+    """One choice inside a chunk."""
+
+    index: int = 0
+    delta: ChoiceDelta = field(factory=ChoiceDelta)
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: str | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChatCompletionChunk:
+    """One ``chat.completion.chunk`` as streamed."""
+
+    id: str = ""
+    object: str = "chat.completion.chunk"
+    created: int = 0
+    model: str = ""
+    service_tier: str | None = None
+    system_fingerprint: str | None = None
+    choices: tuple[ChunkChoice, ...] = ()
+    usage: CompletionUsage | None = None
+    extra: Extra = _extra()
+
+
+# ---------------------------------------------------------------------------------------------
+# completion side: what a non-streamed request returns
+
+
+@frozen(kw_only=True)
+class FunctionCall:
+    """A complete function call: its name and its JSON arguments as text."""
+
+    name: str
+    arguments: str
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ToolCall:
+    """A complete tool call."""
+
+    id: str | None
+    type: str = "function"
+    function: FunctionCall
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChatCompletionAudio:
+    """A complete audio response."""
+
+    id: str | None = None
+    data: str = ""
+    expires_at: int | None = None
+    transcript: str = ""
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class Annotation:
+    """An annotation on the message text (for example a URL citation); kept as sent."""
+
+    type: str | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChatCompletionMessage:
+    """The assistant message of a choice.
+
+    Provider fields outside the OpenAI schema (``reasoning_content``, ``reasoning``,
+    ``reasoning_details``, ...) are in ``extra`` under the name they were sent with.
+    """
+
+    role: str = "assistant"
+    content: str | None = None
+    refusal: str | None = None
+    annotations: tuple[Annotation, ...] = ()
+    tool_calls: tuple[ToolCall, ...] | None = None
+    function_call: FunctionCall | None = None
+    audio: ChatCompletionAudio | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class Choice:
+    """One complete choice."""
+
+    index: int
+    message: ChatCompletionMessage
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: str | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class ChatCompletion:
+    """A complete ``chat.completion``, the shape a non-streamed request returns."""
+
+    id: str | None = None
+    object: str = "chat.completion"
+    created: int | None = None
+    model: str | None = None
+    choices: tuple[Choice, ...] = ()
+    usage: CompletionUsage | None = None
+    service_tier: str | None = None
+    system_fingerprint: str | None = None
+    extra: Extra = _extra()
+
+
+# ---------------------------------------------------------------------------------------------
+# the legacy completions API (object "text_completion")
+
+
+@frozen(kw_only=True)
+class TextLogprobs:
+    """Legacy logprobs: parallel lists, one entry per token."""
+
+    tokens: tuple[str, ...] | None = None
+    token_logprobs: tuple[float | None, ...] | None = None
+    top_logprobs: tuple[dict[str, float] | None, ...] | None = None
+    text_offset: tuple[int, ...] | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class TextChunkChoice:
+    """One choice of a streamed legacy completion."""
+
+    index: int = 0
+    text: str = ""
+    logprobs: TextLogprobs | None = None
+    finish_reason: str | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class TextCompletionChunk:
+    """One streamed chunk of the legacy completions API."""
+
+    id: str = ""
+    object: str = "text_completion"
+    created: int = 0
+    model: str = ""
+    system_fingerprint: str | None = None
+    choices: tuple[TextChunkChoice, ...] = ()
+    usage: CompletionUsage | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class TextChoice:
+    """One complete choice of a legacy completion."""
+
+    index: int
+    text: str
+    logprobs: TextLogprobs | None = None
+    finish_reason: str | None = None
+    extra: Extra = _extra()
+
+
+@frozen(kw_only=True)
+class TextCompletion:
+    """A complete legacy ``text_completion``."""
+
+    id: str | None = None
+    object: str = "text_completion"
+    created: int | None = None
+    model: str | None = None
+    choices: tuple[TextChoice, ...] = ()
+    usage: CompletionUsage | None = None
+    system_fingerprint: str | None = None
+    extra: Extra = _extra()

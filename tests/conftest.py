@@ -1,0 +1,78 @@
+"""Shared fixtures: every fold test runs through every adapter and both async backends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+import anyio
+import pytest
+
+import streamfold
+
+Fold = Callable[..., streamfold.Completion]
+
+ADAPTERS = [
+    "accumulate",
+    "wrap",
+    "asyncio-aaccumulate",
+    "asyncio-awrap",
+    "trio-aaccumulate",
+    "trio-awrap",
+]
+
+
+async def _agen(chunks: Iterable[Any]) -> AsyncIterator[Any]:
+    for chunk in chunks:
+        await anyio.lowlevel.checkpoint()
+        yield chunk
+
+
+def _via_wrap(chunks: Iterable[Any], **options: Any) -> streamfold.Completion:
+    strict = options.pop("strict", False)
+    wrapped = streamfold.wrap(chunks, **options)
+    seen = list(wrapped)
+    assert seen == list(chunks) if isinstance(chunks, list) else True
+    return wrapped.accumulator.completion(strict=strict)
+
+
+async def _via_awrap(chunks: Iterable[Any], **options: Any) -> streamfold.Completion:
+    strict = options.pop("strict", False)
+    wrapped = streamfold.awrap(_agen(chunks), **options)
+    seen = [chunk async for chunk in wrapped]
+    if isinstance(chunks, list):
+        assert seen == chunks
+    return wrapped.accumulator.completion(strict=strict)
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run every ``@pytest.mark.anyio`` test on asyncio and on trio."""
+    return str(request.param)
+
+
+@pytest.fixture(params=ADAPTERS)
+def fold(request: pytest.FixtureRequest) -> Fold:
+    """A function ``fold(chunks, **options)`` backed by one adapter on one backend."""
+    name: str = request.param
+    if name == "accumulate":
+        return streamfold.accumulate
+    if name == "wrap":
+        return _via_wrap
+    backend, adapter = name.split("-")
+
+    def run(chunks: Iterable[Any], **options: Any) -> streamfold.Completion:
+        chunks = list(chunks)
+        if adapter == "aaccumulate":
+
+            async def main() -> streamfold.Completion:
+                return await streamfold.aaccumulate(_agen(chunks), **options)
+
+        else:
+
+            async def main() -> streamfold.Completion:
+                return await _via_awrap(chunks, **options)
+
+        return anyio.run(main, backend=backend)
+
+    return run
