@@ -400,6 +400,7 @@ class _Choice:
         "lp_extra",
         "lp_refusal",
         "lp_seen",
+        "parts",
         "refusal",
         "role",
         "text_lp",
@@ -418,6 +419,7 @@ class _Choice:
         self.fc_extra: _Extras | None = None
         self.audio: _Audio | None = None
         self.annotations: list[Any] | None = None
+        self.parts: list[dict[str, Any]] | None = None  # content sent as typed parts, merged
         self.lp_seen = False
         self.lp_content: list[Any] | None = None
         self.lp_refusal: list[Any] | None = None
@@ -909,11 +911,15 @@ class Accumulator:
             if lp_refusal is not None:
                 lp_refusal = _token_entries(lp_refusal, ci, "refusal")
 
-        role = content = refusal = tool_calls = fcall = audio = annotations = None
+        role = content = refusal = tool_calls = fcall = audio = annotations = parts = None
         if delta:
             content = delta.get("content")
+            parts = None
             if content is not None and type(content) is not str:
-                content = _opt_str(content, f"choices[{ci}].delta.content")
+                if _is_list(content):  # typed parts (Mistral's Magistral, Databricks)
+                    content, parts = _content_parts(content, ci)
+                else:
+                    content = _opt_str(content, f"choices[{ci}].delta.content")
             role = delta.get("role")
             if role is not None and type(role) is not str:
                 role = _opt_str(role, f"choices[{ci}].delta.role")
@@ -945,6 +951,10 @@ class Accumulator:
         if delta:
             if content:
                 state.content.append(content)
+            if parts:
+                if state.parts is None:
+                    state.parts = []
+                _merge_parts(state.parts, parts)
             if role and state.role is None:
                 state.role = role
             if refusal:
@@ -1269,7 +1279,7 @@ class Accumulator:
             tool_calls=tool_calls,
             function_call=function_call,
             audio=audio,
-            extra=st.delta_extra.build(),
+            extra=self._message_extra(st),
         )
         logprobs = None
         if st.lp_seen:
@@ -1289,6 +1299,12 @@ class Accumulator:
             extra=st.extra.build(),
         )
 
+    def _message_extra(self, st: _Choice) -> dict[str, Any]:
+        extra = st.delta_extra.build()
+        if st.parts is not None:
+            extra[CONTENT_PARTS] = [_build_part(p) for p in st.parts]
+        return extra
+
     def _build_text_choice(self, st: _Choice) -> m.TextChoice:
         logprobs = None
         if st.lp_seen:
@@ -1304,6 +1320,90 @@ class Accumulator:
             finish_reason=st.finish_reason,
             extra=st.extra.build(),
         )
+
+
+# -- content sent as a list of typed parts --------------------------------------------------------
+#
+# Mistral's Magistral streams
+# ``[{"type": "thinking", "thinking": [{"type": "text", "text": ...}]}]`` pieces before plain
+# string pieces; Databricks sends ``{"type": "reasoning", "summary": [...]}``.
+# Strings and text parts feed ``content``; every part is also kept, merged with the previous part
+# when both have the same type, on the message under ``CONTENT_PARTS``. The reasoning text of
+# thinking and reasoning parts is read back by ``ChatCompletionMessage.reasoning_text``.
+
+CONTENT_PARTS: Final = "content_parts"
+_NESTED_TEXT: Final = {"thinking": "thinking", "reasoning": "summary"}
+
+
+def _content_parts(value: Any, ci: int) -> tuple[str, list[dict[str, Any]]]:
+    """Check a list of content parts; return the text they add and the parts as plain dicts."""
+    text: list[str] = []
+    parts: list[dict[str, Any]] = []
+    for i, part in enumerate(value):
+        if type(part) is str:
+            text.append(part)
+            parts.append({"type": "text", "text": part})
+            continue
+        if part is None:
+            continue
+        part = _plain(_mapping_or_none(part, f"choices[{ci}].delta.content[{i}]"))
+        kind = part.get("type")
+        if kind is not None and type(kind) is not str:
+            _fail(f"choices[{ci}].delta.content[{i}].type", "a string", kind)
+        if kind == "text":
+            piece = part.get("text")
+            if piece is not None and type(piece) is not str:
+                _fail(f"choices[{ci}].delta.content[{i}].text", "a string", piece)
+            if piece:
+                text.append(piece)
+        parts.append(part)
+    return "".join(text), parts
+
+
+def _merge_parts(merged: list[dict[str, Any]], parts: list[dict[str, Any]]) -> None:
+    for part in parts:
+        kind = part.get("type")
+        last = merged[-1] if merged else None
+        if last is not None and last.get("type") == kind and kind == "text":
+            last["text"].append(part.get("text") or "")
+            continue
+        nested = _NESTED_TEXT.get(kind) if type(kind) is str else None
+        if last is not None and nested and last.get("type") == kind:
+            last[nested].extend(part.get(nested) or ())
+            continue
+        if kind == "text":
+            merged.append({**part, "text": [part.get("text") or ""]})
+        elif nested:
+            merged.append({**part, nested: list(part.get(nested) or ())})
+        else:
+            merged.append(dict(part))
+
+
+def _build_part(part: dict[str, Any]) -> dict[str, Any]:
+    kind = part.get("type")
+    if kind == "text":
+        return {**part, "text": "".join(part["text"])}
+    nested = _NESTED_TEXT.get(kind) if type(kind) is str else None
+    if nested:
+        # adjacent text items inside a thinking / reasoning part join into one
+        items: list[Any] = []
+        for item in part[nested]:
+            prev = items[-1] if items else None
+            if (
+                type(item) is dict
+                and type(prev) is dict
+                and item.get("type") == prev.get("type") == "text"
+                and set(item) <= {"type", "text"}
+                and set(prev) <= {"type", "text"}
+            ):
+                items[-1] = {
+                    "type": "text",
+                    "text": (prev.get("text") or "") + (item.get("text") or ""),
+                }
+            else:
+                items.append(item)
+        return {**part, nested: items}
+    return part
 
 
 def _check_text_logprobs(lists: dict[str, list[Any]], path: str) -> None:

@@ -343,6 +343,45 @@ class ChatCompletionMessage:
     audio: ChatCompletionAudio | None = None
     extra: Extra = _extra()
 
+    @property
+    def reasoning_text(self) -> str | None:
+        """The model's reasoning text, whichever field the server sent it in.
+
+        Looks, in order, at ``reasoning_content`` (DeepSeek, vLLM, llama.cpp, xAI, Z.ai),
+        ``reasoning`` (OpenRouter, Ollama, Groq), ``reasoning_details`` (OpenRouter: the text
+        and summary items) and thinking / reasoning content parts (Mistral, Databricks).
+        ``None`` when the message carries no reasoning.
+        """
+        return reasoning_text(self.extra)
+
+
+def reasoning_text(fields: Mapping[str, Any]) -> str | None:
+    """The reasoning text found in a message's provider fields (see ``reasoning_text``)."""
+    for name in ("reasoning_content", "reasoning"):
+        value = fields.get(name)
+        if isinstance(value, str) and value:
+            return value
+    pieces: list[str] = []
+    for item in fields.get("reasoning_details") or ():
+        if isinstance(item, Mapping):
+            for key in ("text", "summary"):
+                value = item.get(key)
+                if isinstance(value, str):
+                    pieces.append(value)
+    if pieces:
+        return "".join(pieces)
+    for part in fields.get("content_parts") or ():
+        if isinstance(part, Mapping):
+            nested = part.get("thinking") if part.get("type") == "thinking" else None
+            if part.get("type") == "reasoning":
+                nested = part.get("summary")
+            for item in nested or ():
+                if isinstance(item, Mapping) and isinstance(item.get("text"), str):
+                    pieces.append(item["text"])
+                elif isinstance(item, str):
+                    pieces.append(item)
+    return "".join(pieces) if pieces else None
+
 
 @frozen(kw_only=True)
 class Choice:
