@@ -76,3 +76,53 @@ def fold(request: pytest.FixtureRequest) -> Fold:
         return anyio.run(main, backend=backend)
 
     return run
+
+
+EVENT_ADAPTERS = [
+    "accumulator",
+    "wrap-events",
+    "wrap-callback",
+    "asyncio-events",
+    "asyncio-callback",
+    "trio-events",
+    "trio-callback",
+]
+CollectEvents = Callable[..., list[streamfold.Event]]
+
+
+@pytest.fixture(params=EVENT_ADAPTERS)
+def events_of(request: pytest.FixtureRequest) -> CollectEvents:
+    """A function ``events_of(chunks, **options)`` returning the typed events, through one of
+    the Accumulator, wrap().events(), wrap(on_event=), and the async twins on both backends."""
+    name: str = request.param
+
+    def collect(chunks: Iterable[Any], **options: Any) -> list[streamfold.Event]:
+        chunks = list(chunks)
+        out: list[streamfold.Event] = []
+        if name == "accumulator":
+            acc = streamfold.Accumulator(**options)
+            for chunk in chunks:
+                out.extend(acc.add_events(chunk))
+            out.extend(acc.end_events())
+            return out
+        if name == "wrap-events":
+            out.extend(streamfold.wrap(chunks, **options).events())
+            return out
+        if name == "wrap-callback":
+            passed = list(streamfold.wrap(chunks, on_event=out.append, **options))
+            assert passed == chunks
+            return out
+        backend, mode = name.split("-")
+
+        async def main() -> None:
+            if mode == "events":
+                out.extend([e async for e in streamfold.awrap(_agen(chunks), **options).events()])
+            else:
+                wrapped = streamfold.awrap(_agen(chunks), on_event=out.append, **options)
+                passed = [chunk async for chunk in wrapped]
+                assert passed == chunks
+
+        anyio.run(main, backend=backend)
+        return out
+
+    return collect

@@ -1,27 +1,41 @@
 """Iterator adapters: loops around the core, nothing else.
 
 ``accumulate`` / ``aaccumulate`` fold a whole iterable; ``wrap`` / ``awrap`` pass the chunks through
-unchanged while folding them. No merge rule lives here: every chunk goes to ``Accumulator.add``.
+unchanged while folding them, or yield typed events instead (``.events()``). No merge rule lives
+here: every chunk goes to ``Accumulator.add`` (or ``add_events``), and the sync and async twins
+share everything but the loop itself.
 """
 
 from __future__ import annotations
 
 import inspect
 import weakref
-from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import anyio
 
 from . import _model as m
-from ._errors import UsageError
+from ._errors import StreamError, UsageError
+from ._events import ErrorEvent, Event
 from ._fold import Accumulator, FieldRule
 
 __all__ = ["AsyncFolded", "Completion", "Folded", "aaccumulate", "accumulate", "awrap", "wrap"]
 
 T = TypeVar("T")
+G = TypeVar("G", bound=Generator[Any, None, None])
+AG = TypeVar("AG", bound=AsyncIterator[Any])
 Completion = m.ChatCompletion | m.TextCompletion
+EventCallback = Callable[[Event], object]
 
 
 def accumulate(
@@ -59,11 +73,14 @@ async def aaccumulate(
 
 
 class _Base:
-    """State shared by the sync and async pass-through wrappers."""
+    """State and per-chunk steps shared by the sync and async pass-through wrappers."""
 
-    def __init__(self, source: Any, accumulator: Accumulator) -> None:
+    def __init__(
+        self, source: Any, accumulator: Accumulator, on_event: EventCallback | None
+    ) -> None:
         self.accumulator = accumulator
         self._source = source
+        self._on_event = on_event
         self._started = False
         self._ended = False
 
@@ -94,37 +111,88 @@ class _Base:
             raise UsageError("this stream is already being iterated; wrap it again to re-read")
         self._started = True
 
+    def _step(self, chunk: Any) -> None:
+        """Fold one chunk on the way through (telling ``on_event`` what changed)."""
+        if self._on_event is None:
+            self.accumulator.add(chunk)
+            return
+        events = self.accumulator.add_events(chunk)
+        for event in events:
+            self._on_event(event)
+        _raise_error(events)
+
+    def _finish(self, exhausted: bool) -> None:
+        self._ended = True
+        if self._on_event is not None and exhausted:
+            for event in self.accumulator.end_events():
+                self._on_event(event)
+
+
+def _raise_error(events: list[Event]) -> None:
+    if events and isinstance(events[-1], ErrorEvent):
+        error = events[-1].exception
+        assert isinstance(error, StreamError)
+        raise error
+
 
 class Folded(_Base, Generic[T]):
     """A pass-through iterator: yields the source's chunks unchanged while folding them.
 
     Leaving the loop early ends the iteration and closes the source (at once on CPython; use
-    the wrapper as a context manager to make that explicit everywhere).
+    the wrapper as a context manager to make that explicit everywhere). ``events()`` iterates
+    typed events instead of chunks.
     """
 
-    def __init__(self, source: Iterable[T], accumulator: Accumulator) -> None:
-        super().__init__(source, accumulator)
-        self._gen: weakref.ref[Generator[T, None, None]] | None = None
+    def __init__(
+        self, source: Iterable[T], accumulator: Accumulator, on_event: EventCallback | None = None
+    ) -> None:
+        super().__init__(source, accumulator, on_event)
+        self._gen: weakref.ref[Generator[Any, None, None]] | None = None
 
     def __iter__(self) -> Iterator[T]:
+        return self._begin(self._chunks())
+
+    def events(self) -> Iterator[Event]:
+        """Iterate the typed events the chunks cause, instead of the chunks themselves.
+
+        The done events of parts still open are yielded when the source is exhausted; a server
+        error is yielded as an :class:`ErrorEvent`, then raised as :class:`StreamError`.
+        """
+        return self._begin(self._events())
+
+    def _begin(self, gen: G) -> G:
         self._start()
-        gen = self._run()
         # a weak reference: a consumer that breaks out drops the generator, which closes it
         self._gen = weakref.ref(gen)
         return gen
 
-    def _run(self) -> Generator[T, None, None]:
+    def _chunks(self) -> Generator[T, None, None]:
         it = iter(self._source)
-        add = self.accumulator.add
-        finished = False
+        exhausted = False
         try:
             for chunk in it:
-                add(chunk)
+                self._step(chunk)
                 yield chunk
-            finished = True
+            exhausted = True
+        finally:
+            self._finish(exhausted)
+            if not exhausted:
+                _close(it)
+
+    def _events(self) -> Generator[Event, None, None]:
+        it = iter(self._source)
+        add_events = self.accumulator.add_events
+        exhausted = False
+        try:
+            for chunk in it:
+                events = add_events(chunk)
+                yield from events
+                _raise_error(events)
+            exhausted = True
+            yield from self.accumulator.end_events()
         finally:
             self._ended = True
-            if not finished:
+            if not exhausted:
                 _close(it)
 
     def close(self) -> None:
@@ -155,27 +223,56 @@ class AsyncFolded(_Base, Generic[T]):
     ``async with awrap(...)`` (or ``await wrapper.aclose()``) and read ``completion`` after it.
     """
 
-    def __init__(self, source: AsyncIterable[T], accumulator: Accumulator) -> None:
-        super().__init__(source, accumulator)
+    def __init__(
+        self,
+        source: AsyncIterable[T],
+        accumulator: Accumulator,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        super().__init__(source, accumulator, on_event)
         self._agen: Any = None
 
     def __aiter__(self) -> AsyncIterator[T]:
-        self._start()
-        self._agen = self._run()
-        return self._agen  # type: ignore[no-any-return]
+        return self._begin(self._chunks())
 
-    async def _run(self) -> AsyncIterator[T]:
+    def events(self) -> AsyncIterator[Event]:
+        """Async twin of :meth:`Folded.events`."""
+        return self._begin(self._events())
+
+    def _begin(self, agen: AG) -> AG:
+        self._start()
+        self._agen = agen
+        return agen
+
+    async def _chunks(self) -> AsyncIterator[T]:
         it = aiter(self._source)
-        add = self.accumulator.add
-        finished = False
+        exhausted = False
         try:
             async for chunk in it:
-                add(chunk)
+                self._step(chunk)
                 yield chunk
-            finished = True
+            exhausted = True
+        finally:
+            self._finish(exhausted)
+            if not exhausted:
+                await _aclose(it)
+
+    async def _events(self) -> AsyncIterator[Event]:
+        it = aiter(self._source)
+        add_events = self.accumulator.add_events
+        exhausted = False
+        try:
+            async for chunk in it:
+                events = add_events(chunk)
+                for event in events:
+                    yield event
+                _raise_error(events)
+            exhausted = True
+            for event in self.accumulator.end_events():
+                yield event
         finally:
             self._ended = True
-            if not finished:
+            if not exhausted:
                 await _aclose(it)
 
     async def aclose(self) -> None:
@@ -202,31 +299,40 @@ class AsyncFolded(_Base, Generic[T]):
 def wrap(
     chunks: Iterable[T],
     *,
+    on_event: EventCallback | None = None,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
+    eager_tool_calls: bool = False,
 ) -> Folded[T]:
     """Pass ``chunks`` through unchanged while folding them; see :class:`Folded`.
 
-    Raises, while iterating, what :meth:`Accumulator.add` raises; a :class:`StreamError` is
-    raised in place of the chunk that carried the error.
+    ``on_event`` is called with every typed event as the chunks pass. Raises, while iterating,
+    what :meth:`Accumulator.add` raises; a :class:`StreamError` is raised in place of the chunk
+    that carried the error.
     """
-    return Folded(
-        chunks,
-        Accumulator(field_rules=field_rules, normalize_finish_reason=normalize_finish_reason),
+    acc = Accumulator(
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+        eager_tool_calls=eager_tool_calls,
     )
+    return Folded(chunks, acc, on_event)
 
 
 def awrap(
     chunks: AsyncIterable[T],
     *,
+    on_event: EventCallback | None = None,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
+    eager_tool_calls: bool = False,
 ) -> AsyncFolded[T]:
     """Async twin of :func:`wrap`; see :class:`AsyncFolded`."""
-    return AsyncFolded(
-        chunks,
-        Accumulator(field_rules=field_rules, normalize_finish_reason=normalize_finish_reason),
+    acc = Accumulator(
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+        eager_tool_calls=eager_tool_calls,
     )
+    return AsyncFolded(chunks, acc, on_event)
 
 
 def _close(source: Any) -> None:

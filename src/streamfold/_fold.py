@@ -29,7 +29,7 @@ wins. That covers provider reasoning fields (``reasoning_content``, ``reasoning`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 import attrs
 
@@ -42,6 +42,9 @@ from ._errors import (
     StreamfoldError,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from ._events import Event, Tracker
 
 __all__ = ["Accumulator", "FieldRule"]
 
@@ -618,9 +621,10 @@ class Accumulator:
     recognised by their shape and fold into a :class:`TextCompletion`.
 
     ``field_rules`` overrides how an unknown field is merged (see :data:`FieldRule`), by name.
-    ``normalize_finish_reason=True`` reports ``"tool_calls"`` for a choice that called tools but
-    finished with ``"stop"`` (Gemini, TGI and old Ollama do that); by default the value sent is
-    kept.
+    ``eager_tool_calls=True`` makes the events (``add_events``) report a tool call done as soon as
+    a later call of its choice starts. ``normalize_finish_reason=True`` reports ``"tool_calls"``
+    for a choice that called tools but finished with ``"stop"`` (Gemini, TGI and old Ollama do
+    that); by default the value sent is kept.
     """
 
     __slots__ = (
@@ -629,6 +633,7 @@ class Accumulator:
         "_closed",
         "_count",
         "_created",
+        "_eager",
         "_error",
         "_extra",
         "_final",
@@ -641,6 +646,7 @@ class Accumulator:
         "_pending_envelope",
         "_rules",
         "_tier",
+        "_tracker",
         "_usage",
     )
 
@@ -649,6 +655,7 @@ class Accumulator:
         *,
         field_rules: Mapping[str, FieldRule] | None = None,
         normalize_finish_reason: bool = False,
+        eager_tool_calls: bool = False,
     ) -> None:
         self._count = 0
         self._choices: dict[int, _Choice] = {}
@@ -668,6 +675,8 @@ class Accumulator:
         self._closed = False  # completion() was called or the stream reported an error
         self._pending: tuple[str | None, int | None, str | None] | None = None
         self._pending_envelope = True  # id, created or model still unknown
+        self._tracker: Tracker | None = None  # set once events are asked for
+        self._eager = eager_tool_calls
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -711,9 +720,36 @@ class Accumulator:
             ) from None
         if error is not None:
             self._raise_stream_error(error, position)
-        if not position & _COMPACT_MASK and position:
+        if not position & _COMPACT_MASK and position and self._tracker is None:
             for state in self._choices.values():
                 state.compact()
+
+    def add_events(self, chunk: Any) -> list[Event]:
+        """Fold one chunk like :meth:`add` and return the events it caused (see ``_events``).
+
+        A server error is reported as an :class:`ErrorEvent` at the end of the list rather than
+        raised (the accumulator then refuses further chunks, as after ``add``). Raises
+        :class:`InvalidChunkError` and :class:`UsageError` as ``add`` does.
+        """
+        tracker = self._tracker
+        if tracker is None:
+            from ._events import Tracker
+
+            tracker = self._tracker = Tracker(self, eager_tool_calls=self._eager)
+        try:
+            self.add(chunk)
+        except StreamError as exc:
+            return tracker.changes(exc)
+        return tracker.changes()
+
+    def end_events(self) -> list[Event]:
+        """The done events of every part still open: call once, when the stream has ended."""
+        if self._tracker is None:
+            from ._events import Tracker
+
+            self._tracker = Tracker(self, eager_tool_calls=self._eager)
+            self._tracker.changes()
+        return self._tracker.end()
 
     def _refuse(self, position: int) -> NoReturn:
         raise UsageError(
