@@ -13,11 +13,31 @@ from ._convert import from_dict, from_json, to_dict, to_json
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
+    PartialMergeError,
     StreamError,
     StreamfoldError,
     UsageError,
 )
-from ._fold import Accumulator, FieldRule
+from ._events import (
+    ChoiceFinished,
+    ChoiceStarted,
+    ContentDelta,
+    ContentDone,
+    ErrorEvent,
+    Event,
+    LogprobsDelta,
+    ReasoningDelta,
+    ReasoningDone,
+    RefusalDelta,
+    RefusalDone,
+    ToolCallArgumentsDelta,
+    ToolCallDone,
+    ToolCallStarted,
+    UsageEvent,
+)
+from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
+from ._logs import LogResult, read_log
+from ._message import to_message
 from ._model import (
     Annotation,
     ChatCompletion,
@@ -46,6 +66,10 @@ from ._model import (
     ToolCall,
     TopLogprob,
 )
+from ._openai import from_openai, to_openai
+from ._partial import PartialJSON, parse_arguments
+from ._replay import to_chunks, to_sse
+from ._sse import InvalidLineError, LineStreamError, afrom_sse, aiter_sse, from_sse, iter_sse
 
 __version__ = "0.1.0"
 
@@ -63,17 +87,34 @@ __all__ = [
     "ChoiceDeltaFunctionCall",
     "ChoiceDeltaToolCall",
     "ChoiceDeltaToolCallFunction",
+    "ChoiceFinished",
     "ChoiceLogprobs",
+    "ChoiceStarted",
     "ChunkChoice",
     "Completion",
     "CompletionTokensDetails",
     "CompletionUsage",
+    "ContentDelta",
+    "ContentDone",
+    "ErrorEvent",
+    "Event",
     "FieldRule",
     "Folded",
     "FunctionCall",
     "IncompleteStreamError",
     "InvalidChunkError",
+    "InvalidLineError",
+    "LineStreamError",
+    "LogResult",
+    "LogprobsDelta",
+    "PartialFold",
+    "PartialJSON",
+    "PartialMergeError",
     "PromptTokensDetails",
+    "ReasoningDelta",
+    "ReasoningDone",
+    "RefusalDelta",
+    "RefusalDone",
     "StreamError",
     "StreamfoldError",
     "TextChoice",
@@ -84,15 +125,31 @@ __all__ = [
     "TokenLogprob",
     "TokenLogprobs",
     "ToolCall",
+    "ToolCallArgumentsDelta",
+    "ToolCallDone",
+    "ToolCallStarted",
     "TopLogprob",
     "UsageError",
+    "UsageEvent",
     "__version__",
     "aaccumulate",
     "accumulate",
+    "afrom_sse",
+    "aiter_sse",
     "awrap",
     "from_dict",
     "from_json",
+    "from_openai",
+    "from_sse",
+    "iter_sse",
+    "merge_partials",
+    "parse_arguments",
+    "read_log",
+    "to_chunks",
     "to_dict",
     "to_json",
+    "to_message",
+    "to_openai",
+    "to_sse",
     "wrap",
 ]

@@ -177,7 +177,7 @@ class Folded(_Base, Generic[T]):
         finally:
             self._finish(exhausted)
             if not exhausted:
-                _close(it)
+                _close(it, self._source)
 
     def _events(self) -> Generator[Event, None, None]:
         it = iter(self._source)
@@ -193,7 +193,7 @@ class Folded(_Base, Generic[T]):
         finally:
             self._ended = True
             if not exhausted:
-                _close(it)
+                _close(it, self._source)
 
     def close(self) -> None:
         """End the iteration and close the source."""
@@ -255,7 +255,7 @@ class AsyncFolded(_Base, Generic[T]):
         finally:
             self._finish(exhausted)
             if not exhausted:
-                await _aclose(it)
+                await _aclose(it, self._source)
 
     async def _events(self) -> AsyncIterator[Event]:
         it = aiter(self._source)
@@ -273,7 +273,7 @@ class AsyncFolded(_Base, Generic[T]):
         finally:
             self._ended = True
             if not exhausted:
-                await _aclose(it)
+                await _aclose(it, self._source)
 
     async def aclose(self) -> None:
         """End the iteration and close the source."""
@@ -335,17 +335,29 @@ def awrap(
     return AsyncFolded(chunks, acc, on_event)
 
 
-def _close(source: Any) -> None:
-    close = getattr(source, "close", None)
-    if callable(close):
-        close()
+def _close(*objects: Any) -> None:
+    """Close the iterator and the source it came from (an SDK stream and its HTTP response)."""
+    for obj in _distinct(objects):
+        close = getattr(obj, "close", None)
+        if callable(close):
+            close()
 
 
-async def _aclose(source: Any) -> None:
+def _distinct(objects: tuple[Any, ...]) -> list[Any]:
+    out: list[Any] = []
+    for obj in objects:
+        if all(obj is not seen for seen in out):
+            out.append(obj)
+    return out
+
+
+async def _aclose(*objects: Any) -> None:
+    """Async twin of ``_close``: ``aclose()`` or an awaitable ``close()``."""
     # shielded: closing must finish even when the iteration ends because it was cancelled
     with anyio.CancelScope(shield=True):
-        close = getattr(source, "aclose", None) or getattr(source, "close", None)
-        if callable(close):
-            result = close()
-            if inspect.isawaitable(result):
-                await result
+        for obj in _distinct(objects):
+            close = getattr(obj, "aclose", None) or getattr(obj, "close", None)
+            if callable(close):
+                result = close()
+                if inspect.isawaitable(result):
+                    await result

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "IncompleteStreamError",
     "InvalidChunkError",
+    "PartialMergeError",
     "StreamError",
     "StreamfoldError",
     "UsageError",
@@ -90,6 +91,17 @@ class StreamError(StreamfoldError):
 
 class IncompleteStreamError(StreamfoldError):
     """``strict=True`` was asked and the stream ended before every choice had a finish_reason."""
+
+
+class PartialMergeError(StreamfoldError, ValueError):
+    """Partial folds could not be merged: their ranges overlap or leave positions missing.
+
+    ``ranges`` lists the ``(start, end)`` ranges involved.
+    """
+
+    def __init__(self, message: str, *, ranges: list[tuple[int, int]]) -> None:
+        super().__init__(message)
+        self.ranges = ranges
 
 
 class UsageError(StreamfoldError, RuntimeError):

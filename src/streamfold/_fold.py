@@ -28,7 +28,8 @@ wins. That covers provider reasoning fields (``reasoning_content``, ``reasoning`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 import attrs
@@ -38,6 +39,7 @@ from ._convert import converter, json_loads
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
+    PartialMergeError,
     StreamError,
     StreamfoldError,
     UsageError,
@@ -46,7 +48,7 @@ from ._errors import (
 if TYPE_CHECKING:
     from ._events import Event, Tracker
 
-__all__ = ["Accumulator", "FieldRule"]
+__all__ = ["Accumulator", "FieldRule", "PartialFold", "merge_partials"]
 
 FieldRule = Literal["concat", "first", "last", "extend", "merge"]
 """How an unknown field is merged: ``concat`` strings, keep the ``first`` or ``last`` non-null
@@ -74,6 +76,8 @@ _FUNCTION_KNOWN: Final = frozenset({"name", "arguments"})
 _AUDIO_KNOWN: Final = frozenset({"id", "data", "transcript", "expires_at"})
 _TEXT_LOGPROB_LISTS: Final = ("tokens", "token_logprobs", "top_logprobs", "text_offset")
 
+_OPT_STR: Final = (str, type(None))
+_OPT_INT: Final = (int, type(None))
 _COMPACT_MASK: Final = 4095  # every 4096 chunks, long fragment lists are compacted
 _COMPACT_OVER: Final = 1024  # fragment lists longer than this are joined into a block
 
@@ -148,6 +152,17 @@ def _as_mapping(value: Any, path: str) -> dict[str, Any]:
     _fail(path, "an object", value)
 
 
+def _sent_fields(value: Any) -> dict[str, Any]:
+    """The fields a pydantic model was built with (not its defaults), plus its extras."""
+    fields: dict[str, Any] = value.__dict__
+    sent = getattr(value, "__pydantic_fields_set__", None)
+    out = {k: v for k, v in fields.items() if k in sent} if sent is not None else dict(fields)
+    extra = getattr(value, "__pydantic_extra__", None)
+    if extra:
+        out.update(extra)
+    return out
+
+
 def _plain(value: Any) -> Any:
     """Turn ``value`` into plain JSON data (for stored values that may be SDK objects)."""
     if value is None or type(value) in (str, int, float, bool):
@@ -158,6 +173,9 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, (str, int, float)):
         return value
+    if hasattr(value, "__pydantic_fields_set__"):
+        # stored as it was sent: the SDK's defaults for fields the server did not send stay out
+        return {k: _plain(v) for k, v in _sent_fields(value).items()}
     return {k: _plain(v) for k, v in _as_mapping(value, "").items()}
 
 
@@ -212,10 +230,15 @@ class _Indexed:
                 self.items.append({"\0whole": item})
                 continue
             kind = item.get("type")
-            if kind in ENCRYPTED_TYPES or "index" not in item:
+            index = item.get("index")
+            if (
+                type(index) is not int
+                or not (kind is None or type(kind) is str)
+                or kind in ENCRYPTED_TYPES
+            ):
                 self.items.append({"\0whole": item})  # kept whole, never merged
                 continue
-            key = (item.get("index"), kind)
+            key = (index, kind)
             target = self.by_key.get(key)
             if target is None:
                 target = {}
@@ -225,6 +248,29 @@ class _Indexed:
 
     def build(self) -> list[Any]:
         return [_build_item(item) for item in self.items]
+
+    def merge(self, other: _Indexed) -> None:
+        keys = {id(item): key for key, item in other.by_key.items()}
+        for original in other.items:
+            item = copy.deepcopy(original)
+            key = keys.get(id(original))
+            if key is None:  # kept whole (encrypted or without an index)
+                self.items.append(item)
+                continue
+            target = self.by_key.get(key)
+            if target is None:
+                self.by_key[key] = item
+                self.items.append(item)
+                continue
+            for name, value in item.items():
+                old = target.get(name)
+                if type(value) is list and name in ITEM_CONCAT:
+                    if type(old) is list:
+                        old.extend(value)
+                    elif old is None or old == "":
+                        target[name] = value
+                elif old is None or old == "":
+                    target[name] = value
 
 
 def _merge_item(target: dict[str, Any], item: dict[str, Any]) -> None:
@@ -324,6 +370,40 @@ class _Extras:
             if type(value) is _Concat:
                 _compact(value.parts)
 
+    def merge(self, other: _Extras) -> None:
+        """Fold ``other``'s values in as if they had arrived after ours (partial folds)."""
+        values = self.values
+        for key, theirs in other.values.items():
+            ours = values.get(key)
+            kind = type(theirs)
+            if kind is _Concat:
+                if type(ours) is _Concat:
+                    _extend_fragments(ours.parts, theirs.parts)
+                else:
+                    values[key] = copy.deepcopy(theirs)
+            elif kind is _Indexed:
+                if type(ours) is _Indexed:
+                    ours.merge(theirs)
+                else:
+                    values[key] = copy.deepcopy(theirs)
+            elif kind is _Extend:
+                if type(ours) is _Extend:
+                    ours.items.extend(copy.deepcopy(theirs.items))
+                else:
+                    values[key] = copy.deepcopy(theirs)
+            elif self._keeps_first(key, theirs):
+                if ours is None or ours == "":
+                    values[key] = theirs
+            else:
+                values[key] = theirs
+
+    def _keeps_first(self, key: str, value: Any) -> bool:
+        """Whether a plain value stored under ``key`` follows the first-value rule."""
+        rule = self.rules.get(key) if self.rules else None
+        if rule is not None:
+            return rule == "first"
+        return self.delta and self.item_labels
+
     def build(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in self.values.items():
@@ -390,6 +470,7 @@ class _Choice:
         "audio",
         "by_id",
         "by_index",
+        "call_log",
         "calls",
         "content",
         "delta_extra",
@@ -417,6 +498,7 @@ class _Choice:
         self.calls: list[_Call] = []
         self.by_index: dict[int | None, _Call] = {}
         self.by_id: dict[str, _Call] = {}
+        self.call_log: list[tuple[Any, ...]] | None = None  # segment folds: fragments to route
         self.fc_name: str | None = None
         self.fc_args: list[Any] | None = None  # None: no function_call fragment arrived
         self.fc_extra: _Extras | None = None
@@ -468,13 +550,10 @@ def _opt_int(value: Any, path: str) -> int | None:
 
 
 def _check_bytes(value: Any, path: str) -> None:
-    if value is None:
-        return
-    if not _is_list(value):
+    # Only the list is checked: checking every byte of every alternative would cost more than
+    # the rest of a logprobs chunk, for a field that is informational. Items are kept as sent.
+    if value is not None and not _is_list(value):
         _fail(path, "a list of ints", value)
-    for i, b in enumerate(value):
-        if not _is_int(b):
-            _fail(f"{path}[{i}]", "an int", b)
 
 
 def _check_number(value: Any, path: str) -> None:
@@ -491,7 +570,7 @@ def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
     The loop checks types only; the path of a bad field is worked out when one is found.
     """
     if type(value) is not list:
-        if not _is_list(value):
+        if not _is_list(value) and not isinstance(value, m.TokenLogprobs):
             _fail(f"choices[{ci}].logprobs.{name}", "a list", value)
         value = list(value)
     for entry in value:
@@ -539,7 +618,7 @@ def _token_entries_slow(value: list[Any], path: str) -> list[Any]:
         if type(entry.get("token")) is not str:
             _fail(f"{epath}.token", "a string", entry.get("token"))
         _check_number(entry.get("logprob"), f"{epath}.logprob")
-        _check_bytes(entry.get("bytes"), f"{epath}.bytes")
+        _check_bytes(entry.get("bytes"), f"{epath}.bytes")  # a list; its items are kept as sent
         tops = entry.get("top_logprobs")
         if tops is None:
             continue
@@ -645,6 +724,7 @@ class Accumulator:
         "_pending",
         "_pending_envelope",
         "_rules",
+        "_segment",
         "_tier",
         "_tracker",
         "_usage",
@@ -677,6 +757,7 @@ class Accumulator:
         self._pending_envelope = True  # id, created or model still unknown
         self._tracker: Tracker | None = None  # set once events are asked for
         self._eager = eager_tool_calls
+        self._segment = False  # a PartialFold's segment: routing that needs the past is deferred
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -808,6 +889,12 @@ class Accumulator:
         # First-value fields are read until they are known; later chunks repeat them.
         if self._pending_envelope:
             self._envelope(chunk)
+        elif (
+            type(chunk.get("id")) not in _OPT_STR
+            or type(chunk.get("model")) not in _OPT_STR
+            or type(chunk.get("created")) not in _OPT_INT
+        ):
+            self._envelope(chunk)  # raises, naming the field
         fingerprint = chunk.get("system_fingerprint")
         if fingerprint is not None and type(fingerprint) is not str:
             fingerprint = _opt_str(fingerprint, "system_fingerprint")
@@ -830,7 +917,7 @@ class Accumulator:
                 alt_usage = _usage(groq["usage"], "x_groq.usage")
 
         choices = chunk.get("choices")
-        if choices:
+        if choices is not None:
             if type(choices) is not list and not _is_list(choices):
                 _fail("choices", "a list", choices)
             if len(choices) == 1:
@@ -1089,6 +1176,13 @@ class Accumulator:
         # before starts a new call, unless the call at its index has no id yet (then it takes
         # the id); a fragment with a known id continues that call; one without an id continues
         # the call at its index, or the most recent call when it has no index either.
+        if self._segment:
+            # Routing needs the calls of earlier segments: keep the checked fragments in order
+            # and route them when the partial folds are merged (see PartialFold).
+            if state.call_log is None:
+                state.call_log = []
+            state.call_log.extend(fragments)
+            return
         for index, call_id, kind, fn, frag in fragments:
             call = None
             if call_id:
@@ -1476,3 +1570,227 @@ def _build_call(call: _Call) -> m.ToolCall:
         ),
         extra=call.extra.build(),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# partial folds: fold segments apart (in other processes, on other machines), merge in order
+#
+# merge(A, B) gives the state that folding A's chunks and then B's would give, so a stream cut
+# anywhere folds per segment and merges back to the plain fold. Every rule but one merges from the
+# fragment lists and first/last values the fold keeps anyway. The exception is tool-call routing:
+# which call a fragment belongs to depends on every call seen before it, possibly in an earlier
+# segment (a continuation without an id, "the most recent call", an id seen long ago). A segment
+# fold therefore keeps its tool-call fragments, checked, in arrival order; merging segments joins
+# those logs, and building the completion routes them once, with the rule of the plain fold.
+
+
+class PartialFold:
+    """The fold of one segment of a stream, mergeable with the folds of the other segments.
+
+    Build one with :meth:`fold` from the segment's chunks and the position range it covers
+    (chunk sequence numbers, or the line numbers of a log: any increasing numbering the caller
+    chooses); merge with :meth:`merge` or :func:`merge_partials`. Partials are picklable and
+    immutable: merging returns a new one. ``completion()`` gives the fold of what the partial
+    covers.
+    """
+
+    __slots__ = ("_acc", "end", "start")
+
+    def __init__(self, accumulator: Accumulator, start: int, end: int) -> None:
+        if end < start:
+            raise UsageError(
+                f"a partial fold's range cannot end before it starts: [{start}, {end})"
+            )
+        accumulator._segment = True
+        accumulator._tracker = None
+        self._acc = accumulator
+        self.start = start
+        self.end = end
+
+    @classmethod
+    def fold(
+        cls,
+        chunks: Iterable[Any],
+        *,
+        start: int,
+        end: int | None = None,
+        field_rules: Mapping[str, FieldRule] | None = None,
+    ) -> PartialFold:
+        """Fold ``chunks``, the segment ``[start, end)`` of a stream.
+
+        ``end`` defaults to ``start`` plus the number of chunks (chunk sequence numbers).
+        Raises what :meth:`Accumulator.add` raises.
+        """
+        acc = Accumulator(field_rules=field_rules)
+        acc._segment = True
+        for chunk in chunks:
+            acc.add(chunk)
+        return cls(acc, start, start + acc._count if end is None else end)
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks this partial folded."""
+        return self._acc._count
+
+    def merge(self, other: PartialFold, *, gaps: bool = False) -> PartialFold:
+        """Merge two partials of one stream, in the order of their ranges; both stay unchanged.
+
+        Raises :class:`PartialMergeError` when the ranges overlap, or leave a gap between them
+        unless ``gaps=True`` (log lines of other streams lie between one stream's chunks).
+        """
+        if (self.start, self.end) <= (other.start, other.end):
+            first, second = self, other
+        else:
+            first, second = other, self
+        if second.start < first.end:
+            raise PartialMergeError(
+                f"partial folds overlap: [{first.start}, {first.end}) and "
+                f"[{second.start}, {second.end})",
+                ranges=[(first.start, first.end), (second.start, second.end)],
+            )
+        if second.start > first.end and not gaps:
+            raise PartialMergeError(
+                f"partial folds leave positions [{first.end}, {second.start}) missing",
+                ranges=[(first.start, first.end), (second.start, second.end)],
+            )
+        merged = copy.deepcopy(first._acc)
+        _merge_into(merged, second._acc)
+        return PartialFold(merged, first.start, second.end)
+
+    def completion(self, *, strict: bool = False) -> m.ChatCompletion | m.TextCompletion:
+        """The completion folded from the chunks this partial covers (as ``Accumulator``)."""
+        resolved = Accumulator(field_rules=self._acc._rules)
+        _merge_into(resolved, self._acc)
+        return resolved.completion(strict=strict)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PartialFold):
+            return NotImplemented
+        return (self.start, self.end) == (other.start, other.end) and (
+            self.completion() == other.completion()
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PartialFold([{self.start}, {self.end}), {self.chunks} chunks)"
+
+
+def merge_partials(partials: Iterable[PartialFold], *, gaps: bool = False) -> PartialFold:
+    """Merge partial folds of one stream, given in any order (they are ordered by range).
+
+    Raises :class:`PartialMergeError` for overlapping ranges, missing ranges (unless
+    ``gaps=True``) or no partial at all.
+    """
+    ordered = sorted(partials, key=lambda p: (p.start, p.end))
+    if not ordered:
+        raise PartialMergeError("no partial fold to merge", ranges=[])
+    merged = ordered[0]
+    for nxt in ordered[1:]:
+        merged = merged.merge(nxt, gaps=gaps)
+    return merged
+
+
+def _merge_into(a: Accumulator, b: Accumulator) -> None:
+    """Fold ``b``'s state into ``a`` as if ``b``'s chunks had followed ``a``'s."""
+    if a._kind is not None and b._kind is not None and a._kind != b._kind:
+        raise PartialMergeError(
+            f"cannot merge a {a._kind} completion stream with a {b._kind} one", ranges=[]
+        )
+    a._kind = a._kind or b._kind
+    a._count += b._count
+    a._id = a._id or b._id
+    a._created = a._created or b._created
+    a._model = a._model or b._model
+    a._pending_envelope = a._id is None or a._created is None or a._model is None
+    if b._fingerprint is not None:
+        a._fingerprint = b._fingerprint
+    if b._tier is not None:
+        a._tier = b._tier
+    if b._usage is not None:
+        a._usage = b._usage
+    if b._alt_usage is not None:
+        a._alt_usage = b._alt_usage
+    a._extra.merge(b._extra)
+    for index, theirs in b._choices.items():
+        ours = a._choices.get(index)
+        if ours is None:
+            ours = a._choices[index] = _Choice(index, a._rules)
+        _merge_choice(a, ours, theirs)
+    if a._error is None and b._error is not None:
+        a._error = b._error
+        a._closed = True
+
+
+def _extend_fragments(ours: list[Any], theirs: list[Any]) -> None:
+    if theirs and type(theirs[0]) is list:  # compacted blocks sit at [0]
+        ours.extend(theirs[0])
+        ours.extend(theirs[1:])
+    else:
+        ours.extend(theirs)
+
+
+def _merge_choice(acc: Accumulator, a: _Choice, b: _Choice) -> None:
+    a.role = a.role or b.role
+    _extend_fragments(a.content, b.content)
+    _extend_fragments(a.refusal, b.refusal)
+    _merge_calls(acc, a, b)
+    if b.fc_args is not None:
+        if a.fc_args is None:
+            a.fc_args = []
+        _extend_fragments(a.fc_args, b.fc_args)
+        a.fc_name = a.fc_name or b.fc_name
+        if b.fc_extra is not None:
+            if a.fc_extra is None:
+                a.fc_extra = _Extras(True, acc._rules, item_labels=True)
+            a.fc_extra.merge(b.fc_extra)
+    if b.audio is not None:
+        if a.audio is None:
+            a.audio = _Audio(acc._rules)
+        a.audio.id = a.audio.id or b.audio.id
+        _extend_fragments(a.audio.data, b.audio.data)
+        _extend_fragments(a.audio.transcript, b.audio.transcript)
+        if b.audio.expires_at is not None:
+            a.audio.expires_at = b.audio.expires_at
+        a.audio.extra.merge(b.audio.extra)
+    if b.annotations is not None:
+        a.annotations = [*(a.annotations or ()), *copy.deepcopy(b.annotations)]
+    if b.parts is not None:
+        if a.parts is None:
+            a.parts = []
+        for part in copy.deepcopy(b.parts):
+            kind = part.get("type")
+            last = a.parts[-1] if a.parts else None
+            nested = "text" if kind == "text" else _NESTED_TEXT.get(str(kind), "")
+            if last is not None and nested and last.get("type") == kind:
+                last[nested].extend(part[nested])
+            else:
+                a.parts.append(part)
+    a.lp_seen = a.lp_seen or b.lp_seen
+    if b.lp_content is not None:
+        a.lp_content = [*(a.lp_content or ()), *b.lp_content]
+    if b.lp_refusal is not None:
+        a.lp_refusal = [*(a.lp_refusal or ()), *b.lp_refusal]
+    if b.lp_extra is not None:
+        if a.lp_extra is None:
+            a.lp_extra = _Extras(False, acc._rules)
+        a.lp_extra.merge(b.lp_extra)
+    if b.text_lp is not None:
+        if a.text_lp is None:
+            a.text_lp = {}
+        for name, values in b.text_lp.items():
+            a.text_lp.setdefault(name, []).extend(values)
+    if b.finish_reason is not None:
+        a.finish_reason = b.finish_reason
+    a.extra.merge(b.extra)
+    a.delta_extra.merge(b.delta_extra)
+
+
+def _merge_calls(acc: Accumulator, a: _Choice, b: _Choice) -> None:
+    """Tool calls: a segment keeps its fragments; the fold they join routes them in order."""
+    if not b.call_log:
+        return
+    if acc._segment:
+        a.call_log = [*(a.call_log or ()), *b.call_log]
+    else:
+        acc._fold_tool_calls(a, b.call_log)

@@ -1,76 +1,439 @@
-"""The ``streamfold`` command: fold chunk files into complete responses."""
+"""The ``streamfold`` command: fold SSE captures and JSON-lines logs, replay completions.
+
+``streamfold fold FILE...`` (or just ``streamfold FILE...``) writes one completion per stream as
+JSON lines; errors go to stderr as ``FILE:LINE: message``. Exit status: 0 when all went well,
+1 when a line or a stream failed (every good stream is still written), 2 for a usage error.
+``streamfold replay COMPLETION.json`` writes the SSE body a server would have sent.
+
+The command only opens inputs and loops: the folding is ``_LogFold`` (as ``read_log`` uses it),
+the replay is ``to_chunks`` / ``to_sse``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gzip
+import importlib
+import io
+import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import Any, Final, TextIO
 
 from . import __version__
 from ._convert import json_loads, to_json
 from ._errors import StreamfoldError
-from ._fold import Accumulator
+from ._logs import (
+    DEFAULT_WINDOW,
+    KeyFunction,
+    LogResult,
+    _default_key,
+    _LogFold,
+    file_lines,
+    file_pieces,
+)
+from ._replay import to_chunks, to_sse
+from ._sse import _DecodeError, preview, where
 
 __all__ = ["main"]
 
-
-def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(stream, 1):
-        line = line.strip()
-        if line.startswith("data:"):
-            line = line[5:].strip()
-        if not line or line == "[DONE]" or line.startswith(":"):
-            continue
-        yield number, line
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_SSE_FIELDS: Final = (b"event:", b"id:", b"retry:", b"error:", b":")
+_PROGRESS_EVERY: Final = 4096  # lines between two progress updates
 
 
-def _fold_file(path: str, out: TextIO, *, pretty: bool, strict: bool) -> int:
-    acc = Accumulator()
-    status = 0
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    try:
-        for number, line in _lines(stream):
-            try:
-                acc.add(json_loads(line))
-            except ValueError as exc:
-                print(f"{path}:{number}: {exc}", file=sys.stderr)
-                status = 1
-            except StreamfoldError as exc:
-                print(f"{path}:{number}: {exc}", file=sys.stderr)
-                status = 1
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
-    try:
-        completion = acc.completion(strict=strict)
-    except StreamfoldError as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
-        return 1
-    out.write(to_json(completion, pretty=pretty) + "\n")
-    return status
+class _Usage(Exception):
+    """A usage error found after parsing the arguments (exit status 2)."""
+
+
+def _fold_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Fold streamed chat completion chunks (SSE captures or JSON-lines logs, "
+        "many streams per file) into complete responses, one JSON line per stream.",
+        epilog="Also: 'streamfold replay COMPLETION.json' writes a stored completion as an SSE "
+        "body. Exit status: 0 ok, 1 when a line or stream failed, 2 for a usage error.",
+    )
+    parser.add_argument("--version", action="version", version=f"streamfold {__version__}")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="SSE captures or JSON-lines logs (.gz too), one log in the order given; - for stdin",
+    )
+    parser.add_argument("-o", "--output", metavar="OUT", help="write the completions to OUT")
+    parser.add_argument("--pretty", action="store_true", help="indent the JSON output")
+    parser.add_argument(
+        "--strict", action="store_true", help="fail streams that ended without a finish reason"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("auto", "sse", "jsonl"),
+        default="auto",
+        help="input format (default: detected per file)",
+    )
+    parser.add_argument(
+        "--key",
+        metavar="FIELD",
+        help="take the stream key from this field of each record (dotted path, such as "
+        "request_id or meta.request_id) instead of the chunk id",
+    )
+    parser.add_argument(
+        "--window",
+        type=_count,
+        default=DEFAULT_WINDOW,
+        metavar="LINES",
+        help="lines to wait after a finished stream's last chunk before writing it "
+        f"(default {DEFAULT_WINDOW})",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar, even on a terminal"
+    )
+    return parser
+
+
+def _replay_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamfold replay",
+        description="Write a stored completion (JSON, or JSON lines of several) as the SSE "
+        "body a server would have streamed; each body ends with 'data: [DONE]'.",
+    )
+    parser.add_argument("--version", action="version", version=f"streamfold {__version__}")
+    parser.add_argument("file", metavar="COMPLETION", help="a completion JSON file, - for stdin")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write the body to OUT")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the cut (default 0)")
+    parser.add_argument(
+        "--piece-size",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="average characters per text piece (default 4)",
+    )
+    return parser
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a count >= 0, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="streamfold", description="Fold streamed chat completion chunks into completions."
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args[:1] == ["replay"]:
+            return _replay(_replay_parser().parse_args(args[1:]))
+        if args[:1] == ["fold"]:
+            return _fold(_fold_parser("streamfold fold").parse_args(args[1:]))
+        return _fold(_fold_parser("streamfold").parse_args(args))
+    except SystemExit as exc:  # argparse: --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    except _Usage as exc:
+        print(f"streamfold: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+# ---------------------------------------------------------------------------------------------
+# fold
+
+
+def _fold(args: argparse.Namespace) -> int:
+    for path in args.files:
+        if path != "-" and not os.access(path, os.R_OK):
+            reason = "no such file" if not os.path.exists(path) else "not readable"
+            raise _Usage(f"{path}: {reason}")
+        if path != "-" and os.path.isdir(path):
+            raise _Usage(f"{path}: is a directory")
+    fold = _LogFold(
+        key=_field_key(args.key) if args.key else None,
+        strict=args.strict,
+        window=args.window,
+        field_rules=None,
+        normalize_finish_reason=False,
     )
-    parser.add_argument("--version", action="version", version=f"streamfold {__version__}")
-    parser.add_argument(
-        "files", nargs="+", metavar="FILE", help="JSON-lines chunk files, - for stdin"
-    )
-    parser.add_argument("--pretty", action="store_true", help="indent the JSON output")
-    parser.add_argument("--strict", action="store_true", help="fail on streams that did not finish")
-    args = parser.parse_args(argv)
-    files = [f for f in args.files if f != "fold"] if args.files[0] == "fold" else args.files
-    if not files:
-        parser.error("no FILE given")
-    status = 0
-    for path in files:
+    with _output(args.output) as out:
+        progress = _Progress.start(args.files, enabled=not args.no_progress)
+        report = _Reporter(out, args.pretty, progress)
         try:
-            status |= _fold_file(path, sys.stdout, pretty=args.pretty, strict=args.strict)
-        except OSError as exc:
-            print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
-            status = 1
+            for path in args.files:
+                try:
+                    for result in _fold_input(fold, path, args.format, progress):
+                        report(result)
+                except OSError as exc:
+                    report.error(f"{_name(path)}: {exc.strerror or exc}")
+            for result in fold.finish():
+                report(result)
+        finally:
+            if progress is not None:
+                progress.close()
+        return report.status
+
+
+def _fold_input(
+    fold: _LogFold, path: str, fmt: str, progress: _Progress | None
+) -> Iterator[LogResult]:
+    name = _name(path)
+    with _open_input(path) as (raw, file):
+        head = file.peek(1 << 16)
+        if fmt == "auto":
+            fmt = _sniff(head)
+        if progress is not None:
+            progress.begin(raw)
+        if fmt == "sse":
+            pieces = file_pieces(file)
+            if progress is not None:
+                pieces = progress.track(pieces, 1)
+            yield from fold.sse(pieces, name)
+        else:
+            # a read error (a truncated or corrupt gzip file) becomes a line error
+            lines: Iterator[bytes] = file_lines(file)
+            if progress is not None:
+                lines = progress.track(lines, _PROGRESS_EVERY)
+            yield from fold.lines(lines, name)
+        if progress is not None:
+            progress.end()
+
+
+@contextlib.contextmanager
+def _open_input(path: str) -> Iterator[tuple[Any, Any]]:
+    """``(raw, file)``: the raw byte stream (for progress) and the one to read (unzipped)."""
+    if path == "-":
+        raw: Any = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        close = False
+    else:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below
+        close = True
+    try:
+        if not hasattr(raw, "peek"):
+            raw = io.BufferedReader(raw)
+        file = raw
+        if raw.peek(2)[:2] == _GZIP_MAGIC:
+            file = gzip.GzipFile(fileobj=raw, mode="rb")
+        yield raw, file
+    finally:
+        if close:
+            raw.close()
+
+
+def _sniff(head: bytes) -> str:
+    """``"sse"`` for an SSE capture, ``"jsonl"`` for a JSON-lines log (which may hold
+    ``data:`` lines, one chunk per line, but no blank line between events)."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "sse"
+    for line in head.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(b"data:"):
+            framed = b"\n\n" in head or b"\r\n\r\n" in head or b"\r\r" in head
+            return "sse" if framed else "jsonl"
+        return "sse" if line.startswith(_SSE_FIELDS) else "jsonl"
+    return "jsonl"
+
+
+def _field_key(path: str) -> KeyFunction:
+    parts = path.split(".")
+
+    def key(record: Any) -> tuple[Any, Any] | None:
+        value = record
+        for part in parts:
+            if not isinstance(value, dict) or part not in value:
+                raise _DecodeError(0, f"no field {path!r} in this record (--key)")
+            value = value[part]
+        found = _default_key(record)
+        return None if found is None else (value, found[1])
+
+    return key
+
+
+def _name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise _Usage(f"{path}: cannot write: {exc.strerror or exc}") from None
+    with out:
+        yield out
+
+
+class _Reporter:
+    """Writes good streams to the output and every error to stderr; keeps the exit status."""
+
+    def __init__(self, out: TextIO, pretty: bool, progress: _Progress | None) -> None:
+        self.out = out
+        self.pretty = pretty
+        self.progress = progress
+        self.status = 0
+
+    def __call__(self, result: LogResult) -> None:
+        for err in result.errors:
+            self.error(str(err))
+        if result.ok and result.completion is not None:
+            self.out.write(to_json(result.completion, pretty=self.pretty) + "\n")
+        if self.progress is not None:
+            self.progress.streams += 1
+
+    def error(self, message: str) -> None:
+        self.status = 1
+        if self.progress is not None:
+            self.progress.write(message)
+        else:
+            print(message, file=sys.stderr)
+
+
+class _Progress:
+    """A progress bar on stderr (bytes read of the total, streams done), when it is a terminal
+    and tqdm is installed (``pip install streamfold[progress]``)."""
+
+    def __init__(self, bar: Any, tqdm: Any) -> None:
+        self.bar = bar
+        self.tqdm = tqdm
+        self.streams = 0
+        self.done = 0  # bytes of the inputs already finished
+        self.raw: Any = None
+
+    @classmethod
+    def start(cls, files: Sequence[str], *, enabled: bool) -> _Progress | None:
+        if not enabled or not sys.stderr.isatty():
+            return None
+        try:
+            tqdm = importlib.import_module("tqdm").tqdm
+        except ImportError:
+            return None
+        total: int | None = 0
+        for path in files:
+            try:
+                total = None if path == "-" or total is None else total + os.path.getsize(path)
+            except OSError:
+                total = None
+        bar = tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc="folding",
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        return cls(bar, tqdm)
+
+    def begin(self, raw: Any) -> None:
+        self.raw = raw
+
+    def track(self, items: Iterator[Any], every: int) -> Iterator[Any]:
+        count = 0
+        for item in items:
+            yield item
+            count += 1
+            if count >= every:
+                count = 0
+                self.update()
+
+    def update(self) -> None:
+        try:
+            position = self.done + self.raw.tell()
+        except (OSError, ValueError, AttributeError):  # a pipe: no position
+            position = self.bar.n
+        self.bar.set_postfix(streams=self.streams, refresh=False)
+        self.bar.update(max(0, position - self.bar.n))
+
+    def end(self) -> None:
+        self.update()
+        self.done = self.bar.n
+        self.raw = None
+
+    def write(self, message: str) -> None:
+        self.tqdm.write(message, file=sys.stderr)
+
+    def close(self) -> None:
+        self.bar.set_postfix(streams=self.streams, refresh=False)
+        self.bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# replay
+
+
+def _replay(args: argparse.Namespace) -> int:
+    name = _name(args.file)
+    try:
+        if args.file == "-":
+            stdin: Any = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+            text = stdin.read()
+        else:
+            with open(args.file, "rb") as file:
+                text = file.read()
+    except OSError as exc:
+        raise _Usage(f"{name}: {exc.strerror or exc}") from None
+    if isinstance(text, str):
+        text = text.encode("utf-8", "surrogatepass")
+    if text[:2] == _GZIP_MAGIC:
+        text = gzip.decompress(text)
+    status = 0
+    with _output(args.output) as out:
+        sink = out.buffer if hasattr(out, "buffer") else None
+        for line, completion in _completions(text):
+            if isinstance(completion, str):  # not a completion: the string says why
+                print(f"{where(name, line)}: {completion}", file=sys.stderr)
+                status = 1
+                continue
+            try:
+                body = b"".join(
+                    to_sse(to_chunks(completion, piece_size=args.piece_size, seed=args.seed))
+                )
+            except StreamfoldError as exc:
+                print(f"{where(name, line)}: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            if sink is not None:
+                sink.write(body)
+                sink.flush()
+            else:
+                out.write(body.decode())
     return status
+
+
+def _completions(text: bytes) -> Iterator[tuple[int, Any]]:
+    """The completions of a file: one JSON document, or JSON lines; errors as strings."""
+    try:
+        whole = json_loads(text)
+    except ValueError:
+        whole = None
+    if isinstance(whole, dict):
+        yield 1, whole
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            data = json_loads(line)
+        except ValueError as exc:
+            yield number, f"invalid JSON: {exc}: {preview(line)}"
+            continue
+        if not isinstance(data, dict):
+            yield number, f"expected a completion object, got {preview(line)}"
+            continue
+        yield number, data

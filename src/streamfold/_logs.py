@@ -1,0 +1,540 @@
+"""Logs: many streams in one log, folded in bounded memory.
+
+Theory of operation
+-------------------
+A log is a sequence of lines, each holding one chunk: the chunk's JSON, a ``data: ...`` SSE line,
+or a record that wraps a chunk (a gateway's ``{"request_id": ..., "chunk": {...}}``). Streams
+interleave freely; a key (by default the chunk's ``id``) tells them apart, and each open stream
+has its own :class:`Accumulator`. So memory is bounded by the streams open at once, not by the
+log, provided streams are closed as soon as they can be:
+
+* when the usage chunk arrives (``choices: []`` with a ``usage``): ``include_usage`` streams end
+  with it;
+* when every choice has finished and no chunk of the stream came in the next ``window`` lines
+  (some servers send nothing after the finish, others a usage chunk a little later);
+* when the log ends.
+
+Each closed stream yields one :class:`LogResult`, in the order streams close. A bad line does not
+stop the others: it becomes an error of its stream (the chunk is skipped, as the core allows), or,
+when it belongs to no stream (not JSON, not an object), a result of its own with no completion.
+
+``_LogFold`` holds the state; ``read_log`` and the command line only open inputs and loop. SSE
+captures (several bodies one after another, each closed by ``[DONE]``) go through the same
+results via ``_LogFold.sse``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import IO, Any, Final
+
+from attrs import field, frozen
+
+from . import _model as m
+from ._convert import json_loads
+from ._errors import (
+    IncompleteStreamError,
+    InvalidChunkError,
+    StreamError,
+    StreamfoldError,
+    UsageError,
+)
+from ._fold import Accumulator, FieldRule
+from ._sse import (
+    DEFAULT_MAX_EVENT_SIZE,
+    ERROR,
+    InvalidLineError,
+    Stream,
+    _DecodeError,
+    _parse_json,
+    _SSEFold,
+    event_chunk,
+    locate,
+    preview,
+    where,
+)
+
+__all__ = ["DEFAULT_WINDOW", "KeyFunction", "LogResult", "LogSource", "read_log"]
+
+Completion = m.ChatCompletion | m.TextCompletion
+KeyFunction = Callable[[Any], "tuple[Hashable, Any] | None"]
+"""``key(record) -> (stream_key, chunk)``, or ``None`` to skip the record."""
+LogSource = bytes | str | os.PathLike[str] | IO[Any] | Iterable[Any]
+
+DEFAULT_WINDOW: Final = 10_000
+"""Lines to wait after the last chunk of a finished stream before emitting it (when no usage
+chunk closes it first)."""
+
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_BY_ID: Final = object()
+_SKIP_PREFIXES: Final = (b"event:", b"id:", b"retry:", b":")
+_CHUNK_KEYS: Final = ("choices", "object", "error")
+
+
+@frozen(kw_only=True)
+class LogResult:
+    """One stream of a log, folded; or a line that belongs to no stream.
+
+    ``key`` is the stream key (the chunk ``id`` by default; ``None`` for a line that belongs to no
+    stream). ``completion`` is everything folded (``None`` for such a line). ``errors`` lists what
+    went wrong, each naming its file and line; a stream with errors still carries what arrived.
+    ``source`` / ``line`` is where the stream (or the bad line) starts; ``chunks`` counts the
+    chunks given to the stream.
+    """
+
+    key: Any
+    completion: Completion | None
+    errors: tuple[StreamfoldError, ...] = ()
+    source: str | None = None
+    line: int | None = None
+    chunks: int = 0
+    extra: dict[str, Any] = field(factory=dict, repr=False, eq=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing went wrong."""
+        return not self.errors
+
+
+class _LogStream(Stream):
+    __slots__ = ("complete", "emitted", "key", "last_source", "source", "tick")
+
+    def __init__(self, acc: Accumulator, key: Any, source: str | None, line: int) -> None:
+        super().__init__(acc)
+        self.key = key
+        self.source = source
+        self.last_source = source
+        self.first_line = line
+        self.tick = 0
+        self.emitted = False
+        self.complete = False  # every choice has finished
+
+
+class _ReadError(Exception):
+    """Internal: an input could not be read further (truncated or corrupt gzip, I/O error)."""
+
+
+class _LogFold:
+    """The state of one log: open streams, the finished ones waiting out the window."""
+
+    def __init__(
+        self,
+        *,
+        key: KeyFunction | None,
+        strict: bool,
+        window: int | None,
+        field_rules: Mapping[str, FieldRule] | None,
+        normalize_finish_reason: bool,
+    ) -> None:
+        if window is not None and window < 0:
+            raise UsageError(f"window must be >= 0 or None, got {window}")
+        self.key = key
+        self.strict = strict
+        self.window = window
+        self.options: dict[str, Any] = {
+            "field_rules": field_rules,
+            "normalize_finish_reason": normalize_finish_reason,
+        }
+        self.open: dict[Any, _LogStream] = {}
+        self.finished: deque[tuple[int, _LogStream]] = deque()
+        self.tick = 0  # lines read so far, over every input
+        self.emitted = 0  # streams emitted so far
+
+    # -- JSON lines -------------------------------------------------------------------------------
+
+    def lines(self, lines: Iterable[bytes | str], source: str | None) -> Iterator[LogResult]:
+        """Fold the lines of one input; yield the streams that close on the way."""
+        open_ = self.open
+        key_fn = self.key
+        window = self.window
+        finished = self.finished
+        tick = self.tick
+        number = 0
+        try:
+            for raw in lines:
+                number += 1
+                tick += 1
+                if finished and window is not None and finished[0][0] + window < tick:
+                    self.tick = tick
+                    yield from self._expire()
+                # -- the line's record, and the stream it belongs to ------------------------
+                try:
+                    if type(raw) is bytes and raw[:1] == b"{":
+                        try:
+                            record = json_loads(raw)
+                        except ValueError:
+                            record = _parse_json(raw)  # invalid UTF-8 is replaced, as SSE does
+                    else:
+                        raw = _as_line(raw)
+                        record = _unframe(raw)
+                        if record is None:
+                            continue
+                    if type(record) is not dict:
+                        raise _DecodeError(0, f"expected a JSON object, got {preview(raw)}")
+                    if key_fn is None and (
+                        "choices" in record or "object" in record or "error" in record
+                    ):
+                        stream_key: Any = record.get("id")
+                        chunk: Any = record
+                    else:
+                        got = self._key(record)
+                        if got is None:
+                            continue
+                        stream_key, chunk = got
+                        if isinstance(chunk, (str, bytes)):
+                            chunk = _unframe(_as_line(chunk))
+                            if type(chunk) is not dict:
+                                raise _DecodeError(
+                                    0, "the chunk the key function returned is not a JSON object"
+                                )
+                except ValueError as exc:
+                    yield self._orphan(f"invalid JSON: {exc}: {preview(raw)}", source, number)
+                    continue
+                except _DecodeError as exc:
+                    yield self._orphan(exc.message, source, number)
+                    continue
+                try:
+                    stream = open_.get(stream_key)
+                except TypeError:  # an unhashable key
+                    yield self._orphan(
+                        f"the stream key {stream_key!r:.60} is not hashable", source, number
+                    )
+                    continue
+                if stream is None:
+                    stream = open_[stream_key] = _LogStream(
+                        Accumulator(**self.options), stream_key, source, number
+                    )
+                stream.last_line = number
+                if stream.last_source is not source:
+                    stream.last_source = source
+                stream.tick = tick
+                # -- fold it --------------------------------------------------------------
+                try:
+                    stream.acc.add(chunk)
+                except InvalidChunkError as exc:
+                    stream.errors.append(locate(exc, source, number))
+                    continue
+                except StreamError as exc:
+                    stream.errors.append(locate(exc, source, number))
+                    self.tick = tick
+                    yield self._emit(stream)
+                    continue
+                # -- does the stream close here? ------------------------------------------
+                if type(chunk) is dict:
+                    choices = chunk.get("choices")
+                    usage = chunk.get("usage")
+                else:
+                    choices = getattr(chunk, "choices", None)
+                    usage = getattr(chunk, "usage", None)
+                if not choices:
+                    if usage is not None:  # the include_usage chunk ends the stream
+                        self.tick = tick
+                        yield self._emit(stream)
+                    continue
+                if not stream.complete:
+                    for choice in choices:
+                        if _finish_reason(choice):
+                            stream.complete = stream.acc.is_complete
+                            break
+                if stream.complete:  # the window starts again at each chunk after the end
+                    finished.append((tick, stream))
+        except _ReadError as exc:
+            yield self._orphan(str(exc), source, number + 1)
+        self.tick = tick
+
+    def _key(self, record: dict[str, Any]) -> tuple[Hashable, Any] | None:
+        if self.key is None:
+            return _default_key(record)
+        try:
+            got = self.key(record)
+        except _DecodeError:
+            raise
+        except Exception as exc:
+            raise _DecodeError(0, f"the key function raised {type(exc).__name__}: {exc}") from exc
+        if got is None:
+            return None
+        if not isinstance(got, tuple) or len(got) != 2:
+            raise _DecodeError(
+                0, f"the key function must return (stream_key, chunk) or None, got {got!r:.60}"
+            )
+        return got
+
+    # -- SSE captures -------------------------------------------------------------------------
+
+    def sse(
+        self,
+        pieces: Iterable[bytes | str],
+        source: str | None,
+        *,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    ) -> Iterator[LogResult]:
+        """Fold an SSE capture: bodies one after another, each closed by ``[DONE]``."""
+        fold = _SSEFold(source=source, max_event_size=max_event_size, multi=True, **self.options)
+        try:
+            for piece in pieces:
+                fold.feed(piece)
+                yield from self._sse_results(fold, source)
+                if fold.done:
+                    return
+        except _ReadError as exc:
+            yield self._orphan(str(exc), source, fold.decoder.line + 1)
+        fold.close()
+        yield from self._sse_results(fold, source)
+
+    def _sse_results(self, fold: _SSEFold, source: str | None) -> Iterator[LogResult]:
+        for stream in fold.finished:
+            yield self._result(stream, _BY_ID, source, source)
+        fold.finished.clear()
+
+    # -- closing streams ------------------------------------------------------------------------
+
+    def finish(self) -> Iterator[LogResult]:
+        """The log ended: emit every stream still open, in the order they started."""
+        self.finished.clear()
+        for stream in list(self.open.values()):
+            yield self._emit(stream)
+
+    def _expire(self) -> Iterator[LogResult]:
+        finished = self.finished
+        assert self.window is not None
+        limit = self.tick - self.window
+        while finished and finished[0][0] < limit:
+            tick, stream = finished.popleft()
+            if stream.tick == tick and not stream.emitted:
+                yield self._emit(stream)
+
+    def _emit(self, stream: _LogStream) -> LogResult:
+        stream.emitted = True
+        del self.open[stream.key]
+        return self._result(stream, stream.key, stream.source, stream.last_source)
+
+    def _result(
+        self, stream: Stream, key: Any, source: str | None, last_source: str | None
+    ) -> LogResult:
+        self.emitted += 1
+        errors: list[StreamfoldError] = list(stream.errors)
+        incomplete: IncompleteStreamError | None = None
+        try:
+            completion = stream.acc.completion(strict=self.strict)
+        except IncompleteStreamError as exc:
+            completion = exc.completion
+            incomplete = exc
+        if key is _BY_ID:  # an SSE body: the stream is known by its completion's id
+            key = completion.id
+        # a stream the server ended with an error is incomplete by nature: say it once
+        if incomplete is not None and not any(isinstance(e, StreamError) for e in errors):
+            errors.append(
+                IncompleteStreamError(
+                    f"{where(last_source, stream.last_line)}: stream {key!r}: {incomplete.message}",
+                    position=incomplete.position,
+                    completion=completion,
+                )
+            )
+        return LogResult(
+            key=key,
+            completion=completion,
+            errors=tuple(errors),
+            source=source,
+            line=stream.first_line,
+            chunks=stream.acc.chunks,
+        )
+
+    def _orphan(self, message: str, source: str | None, line: int) -> LogResult:
+        """A line that belongs to no stream."""
+        self.emitted += 1
+        err = InvalidLineError(f"{where(source, line)}: {message}", source=source, line=line)
+        return LogResult(key=None, completion=None, errors=(err,), source=source, line=line)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading a line
+
+
+def _finish_reason(choice: Any) -> Any:
+    if type(choice) is dict:
+        return choice.get("finish_reason")
+    return getattr(choice, "finish_reason", None)
+
+
+def _as_line(raw: Any) -> bytes:
+    if type(raw) is bytes:
+        return raw
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogatepass")
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return bytes(raw)
+    raise _DecodeError(0, f"expected a line of text, got {type(raw).__name__}")
+
+
+def _unframe(line: bytes) -> Any:
+    """The parsed JSON of a log line that is not plain JSON; ``None`` when it carries no chunk.
+
+    Raises ``ValueError`` when the payload is not JSON.
+    """
+    line = line.strip()
+    if line[:1] == b"{":
+        return _parse_json(line)
+    if not line:
+        return None
+    if line.startswith(b"data:"):
+        data = line[5:].strip()
+        return None if data == b"[DONE]" or not data else _parse_json(data)
+    if line.startswith(b"error:"):  # llama.cpp's error line: the chunk the SSE path makes of it
+        return event_chunk(ERROR, line[6:].strip(), 0, False)
+    if line.startswith(_SKIP_PREFIXES):
+        return None
+    return _parse_json(line)  # not JSON: the parser says why
+
+
+def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
+    """The chunk a record holds (itself, or a value that is a chunk) and its ``id``."""
+    if any(k in record for k in _CHUNK_KEYS):
+        return record.get("id"), record
+    for value in record.values():
+        if type(value) is dict and any(k in value for k in _CHUNK_KEYS):
+            return value.get("id"), value
+        if type(value) is str:
+            text = value.strip()
+            if text.startswith("data:"):
+                text = text[5:].strip()
+                if text == "[DONE]":
+                    return None
+            if text.startswith("{"):
+                try:
+                    inner = _parse_json(text.encode("utf-8", "surrogatepass"))
+                except ValueError:
+                    continue
+                if type(inner) is dict and any(k in inner for k in _CHUNK_KEYS):
+                    return inner.get("id"), inner
+    keys = ", ".join(list(record)[:5])
+    raise _DecodeError(
+        0,
+        f"no chat completion chunk in this record (keys: {keys}): "
+        "pass key= to read_log to say where the chunk is",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# opening inputs
+
+
+def file_lines(file: IO[bytes]) -> Iterator[bytes]:
+    try:
+        yield from file
+    except (EOFError, OSError, zlib.error) as exc:
+        raise _ReadError(f"cannot read further: {exc}") from exc
+
+
+def file_pieces(file: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
+    """The bytes of a file in pieces; a read error ends them with ``_ReadError``."""
+    read = file.read
+    try:
+        while True:
+            piece = read(size)
+            if not piece:
+                return
+            yield piece
+    except (EOFError, OSError, zlib.error) as exc:
+        raise _ReadError(f"cannot read further: {exc}") from exc
+
+
+def _path_lines(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as raw:
+        if raw.peek(2)[:2] == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield from file_lines(unzipped)  # type: ignore[arg-type]
+        else:
+            yield from file_lines(raw)
+
+
+def inputs(source: Any) -> Iterator[tuple[str | None, Iterable[Any]]]:
+    """The inputs of a log source as ``(name, lines)`` pairs, in order."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        yield None, bytes(source).splitlines()
+    elif isinstance(source, str):
+        yield None, source.encode("utf-8", "surrogatepass").splitlines()
+    elif isinstance(source, os.PathLike):
+        path = os.fspath(source)
+        yield str(path), _path_lines(str(path))
+    elif callable(getattr(source, "readline", None)):
+        name = getattr(source, "name", None)
+        yield (name if isinstance(name, str) else None), file_lines(source)
+    elif isinstance(source, Iterable):
+        items = iter(source)
+        first = next(items, None)
+        if first is None:
+            return
+        if isinstance(first, os.PathLike) or callable(getattr(first, "readline", None)):
+            files = [first, *items]
+            for item in files:
+                if not (isinstance(item, os.PathLike) or callable(getattr(item, "readline", None))):
+                    raise UsageError(
+                        f"a list of files holds only paths and files, got {type(item).__name__}"
+                    )
+            for item in files:
+                yield from inputs(item)
+        else:
+            yield None, _chain(first, items)
+    else:
+        raise UsageError(
+            "read_log() takes bytes or str (the log's text), a path, a file, a list of paths "
+            f"or files, or an iterable of lines; got {type(source).__name__}"
+        )
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+# ---------------------------------------------------------------------------------------------
+# the public entry point
+
+
+def read_log(
+    source: LogSource,
+    *,
+    key: KeyFunction | None = None,
+    strict: bool = False,
+    window: int | None = DEFAULT_WINDOW,
+    field_rules: Mapping[str, FieldRule] | None = None,
+    normalize_finish_reason: bool = False,
+) -> Iterator[LogResult]:
+    """Yield one :class:`LogResult` per stream of a JSON-lines log, as streams close.
+
+    Each line is a chunk, a ``data: ...`` SSE line (``[DONE]``, ``event:``, ``id:`` and comment
+    lines are skipped), or a record wrapping a chunk (a value that is a chunk object, or its JSON
+    text). ``source`` is the log's text (``bytes`` or ``str``; a ``str`` is never a path), a path
+    (``os.PathLike``), a file object, a list of paths or files (one log, in the order given), or
+    an iterable of lines. Gzip files are read transparently.
+
+    ``key(record)`` returns ``(stream_key, chunk)`` for a parsed line, or ``None`` to skip it.
+    By default the stream key is the chunk's ``id``: right for OpenAI-style logs; for servers
+    whose ids are empty or change per chunk (TGI, some gateways), return a request id from the
+    record instead.
+
+    Memory stays bounded by the streams open at once: a stream is emitted when its usage chunk
+    (``choices: []``) arrives, when it has finished and no chunk of it came in the next
+    ``window`` lines (``None``: wait for the end), or when the log ends. A chunk whose key
+    belongs to a stream already emitted starts a new stream.
+
+    Bad lines do not stop the others: each error (an :class:`InvalidLineError`, a
+    :class:`LineStreamError`, with ``strict=True`` an :class:`IncompleteStreamError`) names its
+    file and line and is listed in the ``errors`` of its stream's result, or of a result of its
+    own (``key`` and ``completion`` ``None``) when the line belongs to no stream. Raises
+    ``OSError`` when a file cannot be opened and :class:`UsageError` for a source of another type.
+    """
+    fold = _LogFold(
+        key=key,
+        strict=strict,
+        window=window,
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+    )
+    for name, lines in inputs(source):
+        yield from fold.lines(lines, name)
+    yield from fold.finish()

@@ -1,0 +1,308 @@
+"""The `streamfold` command: fold, replay, errors as FILE:LINE, exit status, progress."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import streamfold
+from streamfold.cli import main
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    """Run the command in process; return (status, stdout, stderr)."""
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def completions(out: str) -> list[dict[str, Any]]:
+    """The JSON-lines output as objects."""
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def chunk_line(sid: str, content: str | None = None, finish: str | None = None) -> str:
+    delta = {"content": content} if content is not None else {}
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return json.dumps({"id": sid, "object": "chat.completion.chunk", "choices": [choice]})
+
+
+def test_readme_main_command_prints_the_folded_completion(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`streamfold --pretty examples/tool_calls.jsonl`: one indented JSON document."""
+    status, out, err = run(capsys, "--pretty", EXAMPLES / "tool_calls.jsonl")
+    assert (status, err) == (0, "")
+    data = json.loads(out)
+    assert out.startswith("{\n  ")
+    assert [c["function"]["name"] for c in data["choices"][0]["message"]["tool_calls"]] == [
+        "get_weather",
+        "get_weather",
+    ]
+
+
+def test_fold_subcommand_several_files_one_line_per_stream(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`fold` with an SSE capture and an interleaved log: JSON lines, in emission order."""
+    status, out, err = run(
+        capsys, "fold", EXAMPLES / "openai_text.sse", EXAMPLES / "interleaved.jsonl"
+    )
+    assert (status, err) == (0, "")
+    ids = [c["id"] for c in completions(out)]
+    assert ids[0] == "chatcmpl-BpL3sQmTz4XqW8f1aK0vYk2nR5eUc"
+    assert sorted(ids[1:]) == ["chatcmpl-A1", "chatcmpl-B2", "chatcmpl-C3"]
+    assert ids[1:] == [r.key for r in streamfold.read_log(EXAMPLES / "interleaved.jsonl")]
+
+
+def test_sse_capture_with_several_bodies_gives_several_completions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A proxy capture of bodies one after another, each closed by [DONE]."""
+    capture = tmp_path / "proxy.sse"
+    capture.write_bytes(
+        (EXAMPLES / "openai_text.sse").read_bytes() + (EXAMPLES / "azure_filtered.sse").read_bytes()
+    )
+    status, out, _ = run(capsys, capture)
+    assert status == 0
+    assert [c["model"] for c in completions(out)] == ["gpt-4o-mini-2024-07-18", "gpt-4o-2024-11-20"]
+
+
+def test_format_is_detected_and_can_be_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`data:` lines without blank lines are a JSON-lines log (interleaving allowed)."""
+    log = tmp_path / "gateway.log"
+    lines = [chunk_line("A", "a"), chunk_line("B", "b"), chunk_line("A", None, "stop")]
+    log.write_text("".join(f"data: {line}\n" for line in lines))
+    status, out, _ = run(capsys, log)
+    assert (status, [c["id"] for c in completions(out)]) == (0, ["A", "B"])
+    status, out, _ = run(capsys, "--format", "sse", EXAMPLES / "openai_text.sse")
+    assert (status, len(completions(out))) == (0, 1)
+    status, out, _ = run(capsys, "--format", "jsonl", EXAMPLES / "openai_text.sse")
+    assert status == 0  # data lines and blank lines read one by one: the same stream
+    assert len(completions(out)) == 1
+
+
+def test_stdin_dash_reads_sse_jsonl_and_gzip(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-` reads stdin; the format and gzip are detected there too."""
+    for data in (
+        (EXAMPLES / "openai_text.sse").read_bytes(),
+        (EXAMPLES / "tool_calls.jsonl").read_bytes(),
+        gzip.compress((EXAMPLES / "interleaved.jsonl").read_bytes()),
+    ):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        status, out, err = run(capsys, "-")
+        assert (status, err) == (0, "")
+        assert completions(out)
+
+
+def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """-o writes the completions to a file, nothing to stdout."""
+    target = tmp_path / "out.jsonl"
+    status, out, _ = run(capsys, "fold", EXAMPLES / "interleaved.jsonl", "-o", target)
+    assert (status, out) == (0, "")
+    assert len(completions(target.read_text(encoding="utf-8"))) == 3
+
+
+def test_bad_lines_go_to_stderr_as_file_line_and_good_streams_are_written(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The corrupted log: exit 1, one `FILE:LINE: message` per problem, B and C and D written."""
+    path = EXAMPLES / "corrupted.jsonl"
+    status, out, err = run(capsys, path)
+    assert status == 1
+    lines = err.splitlines()
+    assert [
+        int(m.group(1))
+        for m in (re.match(rf"^{re.escape(str(path))}:(\d+): ", line) for line in lines)
+        if m
+    ] == [6, 10, 13, 16]
+    assert len(lines) == 4
+    assert "Traceback" not in err
+    assert sorted(c["id"] for c in completions(out)) == [
+        "chatcmpl-B2",
+        "chatcmpl-C3",
+        "chatcmpl-D4",
+    ]
+
+
+def test_strict_fails_unfinished_streams(capsys: pytest.CaptureFixture[str]) -> None:
+    """--strict: a stream without a finish reason is an error and is not written."""
+    path = EXAMPLES / "corrupted.jsonl"
+    status, out, err = run(capsys, "--strict", path)
+    assert status == 1
+    assert re.search(
+        rf"^{re.escape(str(path))}:\d+: stream 'chatcmpl-D4': the stream ended early", err, re.M
+    )
+    assert "chatcmpl-D4" not in out
+
+
+def test_server_errors_and_other_apis_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Groq's error event, llama.cpp's error line, and an SSE body of another API."""
+    for name, line in (("groq_error.sse", 14), ("llamacpp_error.sse", 11)):
+        status, out, err = run(capsys, EXAMPLES / name)
+        assert (status, out) == (1, "")
+        assert err.startswith(f"{EXAMPLES / name}:{line}: chunk ")
+        assert "the server reported an error" in err
+    other = tmp_path / "anthropic.sse"
+    other.write_text('event: message_start\ndata: {"type": "message_start"}\n\n')
+    status, _, err = run(capsys, other)
+    assert status == 1
+    assert err.startswith(f"{other}:2: no chat completion chunk")
+
+
+def test_binary_garbage_is_reported_per_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file of random bytes: errors with line numbers, exit 1, no traceback."""
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 4)
+    status, out, err = run(capsys, junk)
+    assert (status, out) == (1, "")
+    assert all(re.match(rf"^{re.escape(str(junk))}:\d+: ", line) for line in err.splitlines())
+
+
+def test_key_option_names_the_stream_field(capsys: pytest.CaptureFixture[str]) -> None:
+    """--key request_id: gateway records whose chunk ids are empty."""
+    status, out, _ = run(capsys, "--key", "request_id", EXAMPLES / "gateway_records.jsonl")
+    assert status == 0
+    contents = [c["choices"][0]["message"]["content"] for c in completions(out)]
+    assert contents == ["Deep learning", "Bonjour"]
+    status, _, err = run(capsys, "--key", "nope", EXAMPLES / "gateway_records.jsonl")
+    assert status == 1
+    assert ":1: no field 'nope' in this record (--key)" in err
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No file, a missing file, an unknown option, an unwritable output, a bad number."""
+    assert run(capsys)[0] == 2
+    status, out, err = run(capsys, tmp_path / "missing.jsonl", EXAMPLES / "tool_calls.jsonl")
+    assert (status, out) == (2, "")  # nothing is folded when an argument is wrong
+    assert "missing.jsonl: no such file" in err
+    assert run(capsys, "--frobnicate", EXAMPLES / "tool_calls.jsonl")[0] == 2
+    assert run(capsys, EXAMPLES / "tool_calls.jsonl", "-o", tmp_path / "no" / "dir")[0] == 2
+    assert run(capsys, "replay", "--piece-size", "0", "-")[0] == 2
+    assert run(capsys, "--window", "-3", EXAMPLES / "tool_calls.jsonl")[0] == 2
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the version; --help lists the options; both exit 0."""
+    status, out, _ = run(capsys, "--version")
+    assert (status, out.strip()) == (0, f"streamfold {streamfold.__version__}")
+    status, out, _ = run(capsys, "--help")
+    assert status == 0
+    assert "--strict" in out
+    assert "replay" in out
+    assert run(capsys, "replay", "--help")[0] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# replay
+
+
+def test_replay_writes_an_sse_body_that_folds_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """replay then fold gives the stored completion back; the same seed, the same bytes."""
+    stored = tmp_path / "completion.json"
+    status, out, _ = run(capsys, "--pretty", EXAMPLES / "openrouter_reasoning.sse")
+    stored.write_text(out, encoding="utf-8")
+    body = tmp_path / "replayed.sse"
+    assert run(capsys, "replay", stored, "--seed", "5", "--piece-size", "2", "-o", body)[0] == 0
+    data = body.read_bytes()
+    assert data.startswith(b"data: {")
+    assert data.endswith(b"data: [DONE]\n\n")
+    status, again, _ = run(capsys, "--pretty", body)
+    assert status == 0
+    assert json.loads(again) == json.loads(out)
+    second = tmp_path / "second.sse"
+    run(capsys, "replay", stored, "--seed", "5", "--piece-size", "2", "-o", second)
+    assert second.read_bytes() == data
+    run(capsys, "replay", stored, "--seed", "6", "--piece-size", "2", "-o", second)
+    assert second.read_bytes() != data
+
+
+def test_replay_json_lines_of_completions_and_bad_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Several stored completions: several bodies; a bad line is FILE:LINE on stderr, exit 1."""
+    _, out, _ = run(capsys, EXAMPLES / "interleaved.jsonl")
+    stored = tmp_path / "all.jsonl"
+    stored.write_text(out + "not json\n", encoding="utf-8")
+    status, body, err = run(capsys, "replay", stored)
+    assert status == 1
+    assert err.startswith(f"{stored}:4: invalid JSON")
+    assert body.count("data: [DONE]") == 3
+    replayed = tmp_path / "bodies.sse"
+    replayed.write_text(body, encoding="utf-8")
+    status, again, _ = run(capsys, replayed)
+    assert completions(again) == completions(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# progress and the installed command
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a terminal: stderr stays clean. A terminal: tqdm draws bytes and streams."""
+    pytest.importorskip("tqdm")
+    status, _, err = run(capsys, EXAMPLES / "interleaved.jsonl")
+    assert (status, err) == (0, "")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main([str(EXAMPLES / "interleaved.jsonl"), str(EXAMPLES / "corrupted.jsonl")]) == 1
+    drawn = terminal.getvalue()
+    assert "folding" in drawn
+    assert "streams=" in drawn
+    assert f"{EXAMPLES / 'corrupted.jsonl'}:6: invalid JSON" in drawn
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["--no-progress", str(EXAMPLES / "interleaved.jsonl")]) == 0
+    assert terminal.getvalue() == ""
+
+
+def test_installed_command_with_a_pipe() -> None:
+    """`python -m streamfold` reads a pipe; replay | fold round-trips (no shell involved)."""
+    example = EXAMPLES / "tool_calls.jsonl"
+    folded = subprocess.run(
+        [sys.executable, "-m", "streamfold", "-"],
+        input=example.read_bytes(),
+        capture_output=True,
+        check=True,
+    )
+    replayed = subprocess.run(
+        [sys.executable, "-m", "streamfold", "replay", "-"],
+        input=folded.stdout,
+        capture_output=True,
+        check=True,
+    )
+    again = subprocess.run(
+        [sys.executable, "-m", "streamfold", "fold", "-"],
+        input=replayed.stdout,
+        capture_output=True,
+        check=True,
+    )
+    assert json.loads(again.stdout) == json.loads(folded.stdout)
