@@ -38,8 +38,8 @@ def generate(path: Path, size_mb: float, streams: int, open_at_once: int, seed: 
     rng = random.Random(seed)
     words = _words()
     target = size_mb * 1_000_000
-    # one content line is about 300 bytes; size each stream so the file reaches the target
-    per_stream = max(1, int(target / streams / 300) - 3)
+    # a content line is about 280 bytes: size each stream so the file reaches the target
+    per_stream = max(1, round(target / streams / 280) - 3)
     head = '{"id":"chatcmpl-%06d","object":"chat.completion.chunk","created":1751894000,'
     head += '"model":"gpt-4o-mini-2024-07-18","service_tier":"default",'
     head += '"system_fingerprint":"fp_34a54ae93c","choices":['
@@ -68,6 +68,9 @@ def generate(path: Path, size_mb: float, streams: int, open_at_once: int, seed: 
             lines = active[pick]
             file.write(lines.pop())
             count += 1
+            if len(lines) == 1:  # a server sends the usage chunk right after the finish chunk
+                file.write(lines.pop())
+                count += 1
             if not lines:
                 active[pick] = active[-1]
                 active.pop()

@@ -306,3 +306,21 @@ def test_installed_command_with_a_pipe() -> None:
         check=True,
     )
     assert json.loads(again.stdout) == json.loads(folded.stdout)
+
+
+def test_a_reader_that_goes_away_is_no_error_trace(tmp_path: Path) -> None:
+    """`streamfold ... | head`: stop quietly, no traceback, no bogus input error."""
+    capture = tmp_path / "many.sse"
+    capture.write_bytes((EXAMPLES / "openai_text.sse").read_bytes() * 300)
+    with subprocess.Popen(
+        [sys.executable, "-m", "streamfold", "--pretty", str(capture)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.read(10) == b'{\n  "id": '
+        process.stdout.close()
+        stderr = process.stderr.read()
+        assert process.wait() == 1
+    assert stderr == b""

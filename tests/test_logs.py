@@ -312,7 +312,7 @@ def test_error_line_in_a_log_is_a_stream_error() -> None:
 def test_records_wrapping_chunks_are_unwrapped() -> None:
     """A chunk as an object, as JSON text, or as a `data:` string inside a record."""
     lines = [
-        json.dumps({"ts": 1, "chunk": json.loads(chunk("A", {"content": "a"}))}),
+        json.dumps({"ts": 1, "error": None, "chunk": json.loads(chunk("A", {"content": "a"}))}),
         json.dumps({"ts": 2, "body": chunk("A", {"content": "b"})}),
         json.dumps({"ts": 3, "line": "data: " + chunk("A", {}, "stop")}),
         json.dumps({"ts": 4, "line": "data: [DONE]"}),

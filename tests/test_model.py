@@ -385,3 +385,18 @@ def test_from_json_of_json_that_does_not_fit_is_an_invalid_chunk_error() -> None
     """Valid JSON of the wrong shape raises InvalidChunkError from from_json too."""
     with pytest.raises(InvalidChunkError):
         streamfold.from_json(ChatCompletion, '["not", "a", "completion"]')
+
+
+def test_null_for_a_never_null_field_means_its_default() -> None:
+    """``"annotations": null`` (sent by some SDK versions) reads as no annotations, not an error."""
+    message = streamfold.from_dict(
+        streamfold.ChatCompletionMessage,
+        {"role": "assistant", "content": "Hi", "refusal": None, "annotations": None},
+    )
+    assert message.annotations == ()
+    assert message.content == "Hi"
+    call = streamfold.from_dict(
+        streamfold.ToolCall,
+        {"id": "call_1", "type": None, "function": {"name": "f", "arguments": "{}"}},
+    )
+    assert call.type == "function"

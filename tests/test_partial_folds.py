@@ -143,8 +143,7 @@ def cut_stream(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int]]:
 def _segments(chunks: list[Any], cuts: list[int]) -> list[streamfold.PartialFold]:
     bounds = [0, *cuts, len(chunks)]
     return [
-        streamfold.PartialFold.fold(chunks[a:b], start=a)
-        for a, b in itertools.pairwise(bounds)
+        streamfold.PartialFold.fold(chunks[a:b], start=a) for a, b in itertools.pairwise(bounds)
     ]
 
 

@@ -22,4 +22,5 @@ def test_bundled_example_folds_to_two_tool_calls() -> None:
         {"location": "Paris, France"},
         {"location": "Bogotá, Colombia"},
     ]
-    assert completion.usage is not None and completion.usage.total_tokens == 110
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == 110

@@ -377,6 +377,16 @@ def test_iter_sse_turns_error_events_into_error_chunks() -> None:
     assert info.value.completion.choices[0].message.content == "a"
 
 
+def test_iter_sse_yields_every_chunk_before_a_bad_event() -> None:
+    """The chunks before a bad event reach the consumer first; then the error names the line."""
+    text = body("data: " + chunk({"content": "a"}), "data: " + chunk({"content": "b"}), "data: x")
+    wrapped = streamfold.wrap(streamfold.iter_sse(text.encode()))
+    with pytest.raises(streamfold.InvalidLineError, match=r"^line 5: invalid JSON"):
+        for _ in wrapped:
+            pass
+    assert content(wrapped.snapshot()) == "ab"
+
+
 def test_cut_connection_after_complete_last_event_still_folds_it() -> None:
     """No blank line after the final chunk: it still arrives, finish reason and usage too."""
     text = body("data: " + chunk({"content": "a"}), done=False) + "data: " + chunk({}, "stop")
@@ -503,6 +513,37 @@ def test_every_source_type(tmp_path: Path) -> None:
         assert streamfold.accumulate(streamfold.iter_sse(make())) == expected
     with path.open("rb") as file:
         assert streamfold.from_sse(file) == expected
+
+
+class _Response:
+    """What an HTTP client's streamed response offers (httpx): the body in pieces."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        yield from (self.data[i : i + 50] for i in range(0, len(self.data), 50))
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        for piece in self.iter_bytes():
+            await anyio.lowlevel.checkpoint()
+            yield piece
+
+    def read(self) -> bytes:  # no size argument, unlike a file
+        return self.data
+
+
+@pytest.mark.anyio
+async def test_response_objects_are_read_as_they_stream() -> None:
+    """A response with iter_bytes() / aiter_bytes() is read piece by piece."""
+    response = _Response(HELLO.encode())
+    expected = streamfold.from_sse(HELLO)
+    assert streamfold.from_sse(response) == expected  # type: ignore[arg-type]
+    assert await streamfold.afrom_sse(response) == expected  # type: ignore[arg-type]
+    chunks = [c async for c in streamfold.aiter_sse(response)]  # type: ignore[arg-type]
+    assert streamfold.accumulate(chunks) == expected
+    with pytest.raises(streamfold.UsageError):
+        await streamfold.afrom_sse([HELLO])  # type: ignore[arg-type]
 
 
 def test_a_str_is_sse_text_never_a_path() -> None:

@@ -11,6 +11,7 @@ does write ``"refusal": null``).
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -73,6 +74,14 @@ converter = cattrs.Converter()
 def _register(cls: type) -> None:
     names = tuple(a.name for a in attrs.fields(cls) if a.name != "extra")
     known = frozenset(names)
+    # A null for a field that is never null but has a default (``"annotations": null`` from
+    # some SDK versions and servers) means that default.
+    attrs.resolve_types(cls, globalns=vars(m))
+    null_is_default = frozenset(
+        a.name
+        for a in attrs.fields(cls)
+        if a.default is not attrs.NOTHING and type(None) not in typing.get_args(a.type)
+    )
     omit = _OMIT_IF_NONE.get(cls, frozenset())
     # generated on first use, once every class has its hook, so nested classes use theirs
     generated: list[Any] = []
@@ -86,6 +95,8 @@ def _register(cls: type) -> None:
     def structure(data: Any, _: Any) -> Any:
         if not isinstance(data, Mapping):
             raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+        if null_is_default and any(data.get(name, 0) is None for name in null_is_default):
+            data = {k: v for k, v in data.items() if not (v is None and k in null_is_default)}
         obj = known_hooks()[0](data, cls)
         extra = {k: v for k, v in data.items() if k not in known}
         if extra:

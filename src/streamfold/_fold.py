@@ -125,15 +125,31 @@ def _attrs_fields(cls: type) -> tuple[str, ...]:
 _FIELDS_CACHE: dict[type, tuple[str, ...] | None] = {}
 
 
-def _as_mapping(value: Any, path: str) -> dict[str, Any]:
-    """Return a dict view of ``value`` (a Mapping or an object with attributes)."""
-    if isinstance(value, Mapping):
-        return dict(value)
+_PYDANTIC: Final = ("pydantic",)  # a _FIELDS_CACHE value: read __dict__ and __pydantic_extra__
+
+
+def _as_mapping(value: Any, path: str, *args: Any) -> dict[str, Any]:
+    """Return a dict view of ``value`` (a Mapping or an object with attributes).
+
+    ``path`` names the value in an error; with ``args`` it is a format string, formatted only then.
+    """
     cls = type(value)
     names = _FIELDS_CACHE.get(cls, ())
+    if names is _PYDANTIC:  # the openai SDK's objects: one cached lookup, no copy
+        extra = value.__pydantic_extra__
+        return {**value.__dict__, **extra} if extra else value.__dict__
     if names == ():
-        names = _attrs_fields(cls) if attrs.has(cls) else None
+        if attrs.has(cls):
+            names = _attrs_fields(cls)
+        elif hasattr(cls, "__pydantic_fields__") and hasattr(cls, "__pydantic_extra__"):
+            names = _PYDANTIC
+        else:
+            names = None
         _FIELDS_CACHE[cls] = names
+        if names is _PYDANTIC:
+            return _as_mapping(value, path, *args)
+    if isinstance(value, Mapping):
+        return dict(value)
     if names is not None:  # streamfold's own attrs classes: named fields plus their extras
         out = {name: getattr(value, name) for name in names}
         extra = value.extra
@@ -149,7 +165,7 @@ def _as_mapping(value: Any, path: str) -> dict[str, Any]:
         if hasattr(value, "__pydantic_fields__"):
             return fields
         return {k: v for k, v in fields.items() if not k.startswith("_")}
-    _fail(path, "an object", value)
+    _fail(path.format(*args) if args else path, "an object", value)
 
 
 def _sent_fields(value: Any) -> dict[str, Any]:
@@ -872,6 +888,8 @@ class Accumulator:
     # -- reading input --------------------------------------------------------------------------
 
     def _coerce(self, chunk: Any) -> dict[str, Any]:
+        if _FIELDS_CACHE.get(type(chunk)) is _PYDANTIC:
+            return _as_mapping(chunk, "")
         if isinstance(chunk, (str, bytes, bytearray, memoryview)):
             try:
                 data = json_loads(chunk if isinstance(chunk, (str, bytes)) else bytes(chunk))
@@ -971,7 +989,7 @@ class Accumulator:
     def _choice(self, choice: Any, ci: int, check_only: bool) -> None:
         """Check one choice, then (unless ``check_only``) fold it into its state."""
         if type(choice) is not dict:
-            choice = _as_mapping(choice, f"choices[{ci}]")
+            choice = _as_mapping(choice, "choices[{}]", ci)
         index = choice.get("index", 0)
         if type(index) is not int:
             if index is None:
@@ -995,12 +1013,21 @@ class Accumulator:
         if finish is not None and type(finish) is not str:
             finish = _opt_str(finish, f"choices[{ci}].finish_reason")
         delta = choice.get("delta")
+        if type(delta) is not dict and delta is not None:
+            delta = _as_mapping(delta, "choices[{}].delta", ci)
         logprobs = choice.get("logprobs")
         choice_extra = not _CHOICE_KNOWN.issuperset(choice)
 
         if (
             type(delta) is dict
-            and len(delta) == 1
+            and (
+                len(delta) == 1
+                # SDK objects (and some servers) write every field, the unused ones as null
+                or (
+                    _DELTA_KNOWN.issuperset(delta)
+                    and [*delta.values()].count(None) == len(delta) - 1
+                )
+            )
             and state is not None
             and logprobs is None
             and not choice_extra
@@ -1129,7 +1156,7 @@ class Accumulator:
         out = []
         for i, frag in enumerate(value):
             if type(frag) is not dict:
-                frag = _as_mapping(frag, f"choices[{ci}].delta.tool_calls[{i}]")
+                frag = _as_mapping(frag, "choices[{}].delta.tool_calls[{}]", ci, i)
             index = frag.get("index")
             if index is not None and type(index) is not int:
                 if not _is_int(index):
@@ -1155,15 +1182,16 @@ class Accumulator:
     def _check_function(
         self, value: Any, ci: int, where: str, i: int | None = None
     ) -> dict[str, Any]:
-        fn = value if type(value) is dict else None
-        name = args = None
-        if fn is not None:
-            name = fn.get("name")
-            args = fn.get("arguments")
-        if (
-            fn is None
-            or (name is not None and type(name) is not str)
-            or (args is not None and type(args) is not str)
+        fn: dict[str, Any] = value
+        if type(fn) is not dict:
+            if i is None:
+                fn = _as_mapping(value, "choices[{}].delta.{}", ci, where)
+            else:
+                fn = _as_mapping(value, "choices[{}].delta.{}[{}].function", ci, where, i)
+        name = fn.get("name")
+        args = fn.get("arguments")
+        if (name is not None and type(name) is not str) or (
+            args is not None and type(args) is not str
         ):
             path = f"choices[{ci}].delta.{where}" + (f"[{i}].function" if i is not None else "")
             fn = value if type(value) is dict else _as_mapping(value, path)

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
-from attrs import field, frozen
+from attrs import frozen
 
 from . import _model as m
 from ._convert import json_loads
@@ -72,7 +72,6 @@ chunk closes it first)."""
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _BY_ID: Final = object()
 _SKIP_PREFIXES: Final = (b"event:", b"id:", b"retry:", b":")
-_CHUNK_KEYS: Final = ("choices", "object", "error")
 
 
 @frozen(kw_only=True)
@@ -92,7 +91,6 @@ class LogResult:
     source: str | None = None
     line: int | None = None
     chunks: int = 0
-    extra: dict[str, Any] = field(factory=dict, repr=False, eq=False)
 
     @property
     def ok(self) -> bool:
@@ -176,7 +174,7 @@ class _LogFold:
                     if type(record) is not dict:
                         raise _DecodeError(0, f"expected a JSON object, got {preview(raw)}")
                     if key_fn is None and (
-                        "choices" in record or "object" in record or "error" in record
+                        "choices" in record or "object" in record or record.get("error") is not None
                     ):
                         stream_key: Any = record.get("id")
                         chunk: Any = record
@@ -390,12 +388,17 @@ def _unframe(line: bytes) -> Any:
     return _parse_json(line)  # not JSON: the parser says why
 
 
+def _is_chunk(data: dict[str, Any]) -> bool:
+    """A chunk has choices or an object type, or carries an error (a flat error has both)."""
+    return "choices" in data or "object" in data or data.get("error") is not None
+
+
 def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
     """The chunk a record holds (itself, or a value that is a chunk) and its ``id``."""
-    if any(k in record for k in _CHUNK_KEYS):
+    if _is_chunk(record):
         return record.get("id"), record
     for value in record.values():
-        if type(value) is dict and any(k in value for k in _CHUNK_KEYS):
+        if type(value) is dict and _is_chunk(value):
             return value.get("id"), value
         if type(value) is str:
             text = value.strip()
@@ -408,7 +411,7 @@ def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
                     inner = _parse_json(text.encode("utf-8", "surrogatepass"))
                 except ValueError:
                     continue
-                if type(inner) is dict and any(k in inner for k in _CHUNK_KEYS):
+                if type(inner) is dict and _is_chunk(inner):
                     return inner.get("id"), inner
     keys = ", ".join(list(record)[:5])
     raise _DecodeError(

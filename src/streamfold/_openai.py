@@ -5,7 +5,7 @@ both directions go through plain data, ``to_dict`` / ``from_dict`` on streamfold
 ``model_validate`` / ``model_dump`` on the SDK's, so keys either side does not name survive the
 trip. ``openai`` is an optional extra and is imported on first use, never by ``import streamfold``.
 
-Tested with openai 1.40.0 (pydantic 2 and 1) and 3.54.0 (pydantic 2).
+Tested with openai 1.40.0 (on pydantic 1.10 and 2.14), 2.54.0 and 3.54.0 (on pydantic 2.14).
 """
 
 from __future__ import annotations

@@ -260,25 +260,49 @@ class SSEDecoder:
             # Fast path: cut at blank lines; an event that is one `data: ` line (what servers
             # send) is taken whole, anything else goes through the line rules.
             blocks = piece.split(b"\n\n")
-            piece = blocks.pop()  # the lines after the last blank line
+            rest = blocks.pop()  # the lines after the last blank line
             start = 0
             if self._data or self._error is not None or self._name is not None:
                 self._lines([*blocks[0].split(b"\n"), b""], events)  # ends the pending event
                 start = 1
             number = self._line
             limit = self.max_event_size
-            for i in range(start, len(blocks)):
-                block = blocks[i]
-                if block[:6] == b"data: " and b"\n" not in block and len(block) <= limit:
-                    number += 2
-                    payload = block[6:]
-                    kind = DONE if payload == b"[DONE]" else MESSAGE
-                    events.append((kind, payload, number - 1, None))
-                else:
-                    self._line = number
-                    self._lines([*block.split(b"\n"), b""], events)
-                    number = self._line
+            count = len(blocks) - start
+            begin = len(blocks[0]) + 2 if start else 0
+            end = len(piece) - len(rest)
+            if (
+                count
+                and end - begin <= limit
+                and piece.startswith(b"data: ", begin)
+                and piece.count(b"\n", begin, end) == 2 * count
+                and piece.count(b"\n\ndata: ", begin, end) == count - 1
+            ):
+                # every event here is one `data: ` line (the counts say so): no loop needed
+                first = len(events)
+                numbers = range(number + 1, number + 2 * count, 2)
+                events += [
+                    (MESSAGE, block[6:], line, None)
+                    for block, line in zip(blocks[start:], numbers, strict=True)
+                ]
+                if b"data: [DONE]" in blocks:
+                    for i in range(first, len(events)):
+                        if events[i][1] == b"[DONE]":
+                            events[i] = (DONE, *events[i][1:])
+                number += 2 * count
+            else:
+                for i in range(start, len(blocks)):
+                    block = blocks[i]
+                    if block[:6] == b"data: " and b"\n" not in block and len(block) <= limit:
+                        number += 2
+                        payload = block[6:]
+                        kind = DONE if payload == b"[DONE]" else MESSAGE
+                        events.append((kind, payload, number - 1, None))
+                    else:
+                        self._line = number
+                        self._lines([*block.split(b"\n"), b""], events)
+                        number = self._line
             self._line = number
+            piece = rest
         lines = piece.split(b"\n")
         last = lines.pop()
         self._tail_size = len(last)
@@ -423,7 +447,11 @@ def event_chunk(kind: int, data: bytes, line: int, cut: bool) -> dict[str, Any]:
 
 
 class _SSEParse:
-    """Shared state of ``iter_sse`` / ``aiter_sse``: pieces in, chunk dicts out."""
+    """Shared state of ``iter_sse`` / ``aiter_sse``: pieces in, chunk dicts out.
+
+    ``feed`` and ``close`` are generators, so every chunk before a bad event reaches the
+    consumer (and its accumulator) before the error is raised.
+    """
 
     __slots__ = ("decoder", "done", "source")
 
@@ -432,33 +460,32 @@ class _SSEParse:
         self.source = source
         self.done = False
 
-    def feed(self, piece: bytes | str) -> list[dict[str, Any]]:
+    def feed(self, piece: bytes | str) -> Iterator[dict[str, Any]]:
         try:
             events = self.decoder.feed(_as_bytes(piece))
         except _DecodeError as exc:
             raise self._error(exc) from None
         return self._chunks(events, False)
 
-    def close(self) -> list[dict[str, Any]]:
+    def close(self) -> Iterator[dict[str, Any]]:
         if self.done:
-            return []
+            return iter(())
         events = self.decoder.close()
         return self._chunks(events, self.decoder.cut)
 
-    def _chunks(self, events: list[Event], cut: bool) -> list[dict[str, Any]]:
-        out = []
+    def _chunks(self, events: list[Event], cut: bool) -> Iterator[dict[str, Any]]:
         last = len(events) - 1
         for i, (kind, data, line, _) in enumerate(events):
             if kind == DONE:
                 self.done = True
-                break
+                return
             if kind == OTHER:
                 continue
             try:
-                out.append(event_chunk(kind, data, line, cut and i == last))
+                chunk = event_chunk(kind, data, line, cut and i == last)
             except _DecodeError as exc:
                 raise self._error(exc) from None
-        return out
+            yield chunk
 
     def _error(self, exc: _DecodeError) -> InvalidLineError:
         return InvalidLineError(
@@ -676,6 +703,9 @@ def open_source(source: Any) -> tuple[Iterator[Any], str | None]:
     if isinstance(source, os.PathLike):
         path = os.fspath(source)
         return _read_path(path), str(path)
+    iter_bytes = getattr(source, "iter_bytes", None)
+    if callable(iter_bytes):  # an httpx response: its body as it arrives
+        return iter(iter_bytes()), None
     read = getattr(source, "read", None)
     if callable(read):
         name = getattr(source, "name", None)
@@ -689,9 +719,12 @@ def open_source(source: Any) -> tuple[Iterator[Any], str | None]:
 
 
 def _read_path(path: str | bytes) -> Iterator[bytes]:
-    opener: Any = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as file:
-        yield from _read_file(file)
+    with open(path, "rb") as raw:
+        if raw.peek(2)[:2] == b"\x1f\x8b":  # gzip, whatever the file is called
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield from _read_file(unzipped)
+        else:
+            yield from _read_file(raw)
 
 
 def _read_file(file: Any) -> Iterator[Any]:
@@ -718,9 +751,10 @@ def from_sse(
     """Fold an SSE body into the complete response.
 
     ``source`` is the body as ``bytes``, as ``str`` (always SSE text, never a path), a path
-    (``os.PathLike``; ``.gz`` is read transparently), a binary file object, or an iterable of
-    ``bytes`` / ``str`` pieces of any size (``response.iter_bytes()``). Reading stops at
-    ``data: [DONE]``; a body without it ends where the source ends.
+    (``os.PathLike``; gzip is read transparently), a binary file object, an iterable of
+    ``bytes`` / ``str`` pieces of any size (``response.iter_bytes()``), or a response object
+    with ``iter_bytes()`` (httpx). Reading stops at ``data: [DONE]``, and the source is closed
+    then; a body without it ends where the source ends.
 
     Raises :class:`InvalidLineError` (an :class:`InvalidChunkError`) for an event that is not a
     chunk, an event larger than ``max_event_size``, a body cut inside an event, or a body of
@@ -756,7 +790,8 @@ async def afrom_sse(
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
 ) -> Completion:
-    """Async twin of :func:`from_sse` for an async iterable of pieces (``aiter_bytes()``)."""
+    """Async twin of :func:`from_sse` for an async iterable of pieces (``aiter_bytes()``), or
+    a response object with ``aiter_bytes()`` (httpx)."""
     fold = _SSEFold(
         source=None,
         max_event_size=max_event_size,
@@ -764,7 +799,7 @@ async def afrom_sse(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
     )
-    pieces = aiter(source)
+    pieces = _apieces(source)
     try:
         async for piece in pieces:
             fold.feed(piece)
@@ -804,7 +839,7 @@ async def aiter_sse(
 ) -> AsyncIterator[dict[str, Any]]:
     """Async twin of :func:`iter_sse` for an async iterable of pieces (``aiter_bytes()``)."""
     parse = _SSEParse(None, max_event_size)
-    pieces = aiter(source)
+    pieces = _apieces(source)
     try:
         async for piece in pieces:
             for chunk in parse.feed(piece):
@@ -815,6 +850,16 @@ async def aiter_sse(
         await _aclose(pieces)
     for chunk in parse.close():
         yield chunk
+
+
+def _apieces(source: Any) -> AsyncIterator[Any]:
+    aiter_bytes = getattr(source, "aiter_bytes", None)
+    if callable(aiter_bytes):  # an httpx response: its body as it arrives
+        return aiter(aiter_bytes())
+    if not isinstance(source, AsyncIterable):
+        kind = type(source).__name__
+        raise UsageError(f"afrom_sse() / aiter_sse() take an async iterable of pieces, got {kind}")
+    return aiter(source)
 
 
 def _close(pieces: Iterator[Any]) -> None:

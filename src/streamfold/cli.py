@@ -174,7 +174,9 @@ def _fold(args: argparse.Namespace) -> int:
                 try:
                     for result in _fold_input(fold, path, args.format, progress):
                         report(result)
-                except OSError as exc:
+                except BrokenPipeError:
+                    raise  # the reader of our output went away: see main()
+                except OSError as exc:  # the input could not be read
                     report.error(f"{_name(path)}: {exc.strerror or exc}")
             for result in fold.finish():
                 report(result)

@@ -1,0 +1,49 @@
+"""The benchmark scripts run end to end at tiny sizes, so they cannot rot (no timing asserted)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from benchmarks import compare, memory
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a missing parent package
+        return False
+
+
+def test_compare_quick_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    """compare --quick prints streamfold, the floor and each installed peer on every scenario."""
+    assert compare.main(["--quick", "--rounds", "1", "--scales", "1,2"]) == 0
+    out = capsys.readouterr().out
+    rows = out.splitlines()
+    for scenario in ("text", "tools", "logprobs", "n4"):
+        mine = [row for row in rows if row.startswith(scenario)]
+        assert any(" streamfold " in row and " dicts " in row for row in mine)
+        assert any(row.split()[1:2] == ["2"] for row in mine), "no scaling row at 2x"
+        assert any("floor (append + join)" in row for row in mine)
+    peers = {
+        "openai": ("openai", "openai ChatCompletionStreamState"),
+        "litellm": ("litellm", "litellm stream_chunk_builder"),
+        "langchain": ("langchain_core", "langchain AIMessageChunk acc + c"),
+    }
+    for peer, (module, row) in peers.items():
+        if _installed(module):
+            assert row in out
+        else:
+            assert f"skipped {peer}: not installed" in out
+    # --quick leaves out the SDK's state on logprobs (seconds per round)
+    assert not any(
+        row.startswith("logprobs") and "ChatCompletionStreamState" in row for row in rows
+    )
+
+
+def test_memory_small_stream(capsys: pytest.CaptureFixture[str]) -> None:
+    """memory --chunks 20000 folds the stream under tracemalloc and prints the peak ratio."""
+    assert memory.main(["--chunks", "20000"]) == 0
+    out = capsys.readouterr().out
+    assert "peak/final" in out
+    assert any(line.split()[:1] == ["20003"] for line in out.splitlines())
