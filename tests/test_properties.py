@@ -273,3 +273,16 @@ def test_any_json_value_folds_or_raises_streamfold_errors(values: list[Any]) -> 
             streamfold.Accumulator().add(json.dumps(value))
     snapshot = acc.snapshot()
     streamfold.to_json(snapshot)  # whatever folded can be written out
+
+
+@settings(deadline=None, max_examples=150)
+@given(streams(), st.integers(min_value=1, max_value=9), st.integers(min_value=0, max_value=99))
+def test_to_chunks_of_any_completion_folds_back(
+    case: tuple[dict[str, Any], list[Any]], piece_size: int, seed: int
+) -> None:
+    """The way back: to_chunks of any completion, at any piece size and seed, folds to it."""
+    expected, _ = case
+    chunks = list(streamfold.to_chunks(expected, piece_size=piece_size, seed=seed))
+    assert streamfold.to_dict(streamfold.accumulate(chunks)) == expected
+    body = b"".join(streamfold.to_sse(chunks))
+    assert streamfold.to_dict(streamfold.from_sse(body)) == expected
