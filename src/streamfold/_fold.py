@@ -589,39 +589,41 @@ def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
         if not _is_list(value) and not isinstance(value, m.TokenLogprobs):
             _fail(f"choices[{ci}].logprobs.{name}", "a list", value)
         value = list(value)
-    for entry in value:
-        if (
-            type(entry) is not dict
-            or type(entry.get("token")) is not str
-            or type(entry.get("logprob")) not in _NUMBER_TYPES
-        ):
-            break
-        tops = entry.get("top_logprobs")
-        if tops:
-            if type(tops) is not list:
+    try:
+        for entry in value:
+            # subscripts: a missing key or a non-dict entry raises, and the slow path explains
+            if (
+                type(entry) is not dict
+                or type(entry["token"]) is not str
+                or type(entry["logprob"]) not in _NUMBER_TYPES
+            ):
                 break
-            for top in tops:
-                if (
-                    type(top) is not dict
-                    or type(top.get("token")) is not str
-                    or type(top.get("logprob")) not in _NUMBER_TYPES
-                    or not (top.get("bytes") is None or type(top.get("bytes")) is list)
-                ):
+            raw = entry.get("bytes")
+            if raw is not None and type(raw) is not list:
+                break
+            tops = entry.get("top_logprobs")
+            if tops:
+                if type(tops) is not list or not all(map(_top_ok, tops)):
                     break
-            else:
-                tops = None
-            if tops is not None:
-                break
-        raw = entry.get("bytes")
-        if raw is not None and type(raw) is not list:
-            break
-    else:
-        checked: list[Any] = value
-        return checked
+        else:
+            checked: list[Any] = value
+            return checked
+    except (KeyError, TypeError, IndexError):
+        pass
     return _token_entries_slow(value, f"choices[{ci}].logprobs.{name}")
 
 
 _NUMBER_TYPES: Final = (float, int)
+
+
+def _top_ok(top: Any) -> bool:
+    """Whether one top_logprobs alternative has the right shape (the fast check)."""
+    raw = top.get("bytes") if type(top) is dict else 0
+    return (
+        (raw is None or type(raw) is list)
+        and type(top["token"]) is str
+        and type(top["logprob"]) in _NUMBER_TYPES
+    )
 
 
 def _token_entries_slow(value: list[Any], path: str) -> list[Any]:
@@ -1062,8 +1064,11 @@ class Accumulator:
                 lp_refusal = _token_entries(lp_refusal, ci, "refusal")
 
         role = content = refusal = tool_calls = fcall = audio = annotations = parts = None
+        text_only = False  # the delta is {"content": str}: nothing else to read or keep
         if delta:
             content = delta.get("content")
+            text_only = len(delta) == 1 and type(content) is str
+        if delta and not text_only:
             parts = None
             if content is not None and type(content) is not str:
                 if _is_list(content):  # typed parts (Mistral's Magistral, Databricks)
@@ -1098,7 +1103,10 @@ class Accumulator:
         if state is None:
             self._kind = "chat"
             state = self._choices[index] = _Choice(index, self._rules)
-        if delta:
+        if text_only:
+            if content:
+                state.content.append(content)
+        elif delta:
             if content:
                 state.content.append(content)
             if parts:
@@ -1134,7 +1142,9 @@ class Accumulator:
                 if state.lp_refusal is None:
                     state.lp_refusal = []
                 state.lp_refusal.extend(lp_refusal)
-            if not _LOGPROBS_KNOWN.issuperset(logprobs):
+            if len(logprobs) != 2 - [lp_content, lp_refusal].count(None) and (
+                not _LOGPROBS_KNOWN.issuperset(logprobs)
+            ):
                 if state.lp_extra is None:
                     state.lp_extra = _Extras(False, self._rules)
                 for key, value in logprobs.items():
@@ -1150,7 +1160,8 @@ class Accumulator:
     # tool calls ---------------------------------------------------------------------------------
 
     def _check_tool_calls(self, value: Any, ci: int) -> list[tuple[Any, ...]]:
-        """Check every tool-call fragment; return them as (index, id, type, fn, frag) tuples."""
+        """Check every tool-call fragment; return what the fold needs of each, as a tuple:
+        ``(index, id, type, name, arguments, has function, function extras, call extras)``."""
         if type(value) is not list and not _is_list(value):
             _fail(f"choices[{ci}].delta.tool_calls", "a list", value)
         out = []
@@ -1169,14 +1180,29 @@ class Accumulator:
             if kind is not None and type(kind) is not str:
                 kind = _opt_str(kind, f"choices[{ci}].delta.tool_calls[{i}].type")
             fn = frag.get("function")
+            # Unknown keys: each non-null value read above proves a distinct known key, so a
+            # dict no longer than their count has none (the set check runs only otherwise).
+            call_extra = None
+            if len(frag) != 4 - [index, call_id, kind, fn].count(None):
+                call_extra = [(k, v) for k, v in frag.items() if k not in _CALL_KNOWN]
+            name = args = fn_extra = None
             if fn is not None:
-                fn = self._check_function(fn, ci, "tool_calls", i)
-                if not call_id:
-                    # older llama.cpp put the call's id inside function
-                    fn_id = fn.get("id")
-                    if type(fn_id) is str and fn_id:
-                        call_id = fn_id
-            out.append((index, call_id, kind, fn, frag))
+                if type(fn) is not dict:
+                    fn = self._check_function(fn, ci, "tool_calls", i)
+                name = fn.get("name")
+                args = fn.get("arguments")
+                if (name is not None and type(name) is not str) or (
+                    args is not None and type(args) is not str
+                ):
+                    self._check_function(fn, ci, "tool_calls", i)  # raises, naming the field
+                if len(fn) != 2 - [name, args].count(None):
+                    fn_extra = [(k, v) for k, v in fn.items() if k not in _FUNCTION_KNOWN]
+                    if not call_id:
+                        # older llama.cpp put the call's id inside function
+                        fn_id = fn.get("id")
+                        if type(fn_id) is str and fn_id:
+                            call_id = fn_id
+            out.append((index, call_id, kind, name, args, fn is not None, fn_extra, call_extra))
         return out
 
     def _check_function(
@@ -1211,7 +1237,7 @@ class Accumulator:
                 state.call_log = []
             state.call_log.extend(fragments)
             return
-        for index, call_id, kind, fn, frag in fragments:
+        for index, call_id, kind, name, args, has_fn, fn_extra, call_extra in fragments:
             call = None
             if call_id:
                 call = state.by_id.get(call_id)
@@ -1233,23 +1259,19 @@ class Accumulator:
                 call = self._new_call(state, None)
             if kind and call.type is None:
                 call.type = kind
-            if fn is not None:
+            if has_fn:
                 call.has_fn = True
-                name = fn.get("name")
                 if name and call.name is None:
                     call.name = name
-                args = fn.get("arguments")
                 if args:
                     call.args.append(args)
-                if len(fn) > 2 or not fn.keys() <= _FUNCTION_KNOWN:
-                    for key, value in fn.items():
-                        if key not in _FUNCTION_KNOWN and value is not None:
-                            if key == "id" and value == call.id:
-                                continue
+                if fn_extra:
+                    for key, value in fn_extra:
+                        if value is not None and not (key == "id" and value == call.id):
                             call.fn_extra.add(key, value)
-            if len(frag) > 4 or not frag.keys() <= _CALL_KNOWN:
-                for key, value in frag.items():
-                    if key not in _CALL_KNOWN and value is not None:
+            if call_extra:
+                for key, value in call_extra:
+                    if value is not None:
                         call.extra.add(key, value)
 
     def _new_call(self, state: _Choice, index: int | None) -> _Call:
