@@ -54,7 +54,8 @@ DISTRIBUTIONS = {"openai": "openai", "litellm": "litellm", "langchain": "langcha
 BATCH = 1024  # chunks generated, then folded under the timer, at a time (scaling section)
 BUDGET_S = 20.0  # a case whose rounds would take longer than this runs fewer (at least 3)
 
-Summary = dict[int, tuple[str, tuple[str, ...], int]]  # index -> (content, tool args, logprobs)
+# index -> (content, tool arguments, logprob entries; None where the input carries none)
+Summary = dict[int, tuple[str, tuple[str, ...], int | None]]
 
 
 @dataclass
@@ -149,10 +150,12 @@ def _difference(ours: Summary, theirs: Summary) -> str:
         notes.append("content differs")
     if any(ours[i][1] != theirs[i][1] for i in shared):
         notes.append("tool arguments differ")
-    lost = [i for i in shared if ours[i][2] and not theirs[i][2]]
-    if lost:
+    counts = [(ours[i][2], theirs[i][2]) for i in shared if ours[i][2]]
+    if any(n is None for _, n in counts):
+        notes.append("logprobs not in its input")
+    elif any(not n for _, n in counts):
         notes.append("logprobs dropped")
-    elif any(ours[i][2] != theirs[i][2] for i in shared):
+    elif any(m != n for m, n in counts):
         notes.append("logprobs differ")
     return ", ".join(notes)
 
@@ -255,7 +258,7 @@ def _langchain_summary(messages: Any) -> Summary:
         i: (
             message.content,
             tuple(call["args"] or "" for call in message.tool_call_chunks),
-            0,
+            None,  # the AIMessageChunks carry content and tool_call_chunks only
         )
         for i, message in enumerate(messages)
     }

@@ -29,7 +29,8 @@ wins. That covers provider reasoning fields (``reasoning_content``, ``reasoning`
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 import attrs
@@ -206,7 +207,8 @@ def _is_list(value: Any) -> bool:
 def _join(parts: list[Any]) -> str:
     """Join a fragment list; a compacted list holds its earlier blocks in a list at [0]."""
     if parts and type(parts[0]) is list:
-        return "".join(parts[0]) + "".join(parts[1:])
+        # one join: concatenating two joins would hold three copies of the text at once
+        return "".join([*parts[0], *parts[1:]])
     return "".join(parts)
 
 
@@ -603,8 +605,21 @@ def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
                 break
             tops = entry.get("top_logprobs")
             if tops:
-                if type(tops) is not list or not all(map(_top_ok, tops)):
+                if type(tops) is not list:
                     break
+                for top in tops:  # inline: a function call per alternative costs as much again
+                    if (
+                        type(top) is not dict
+                        or type(top["token"]) is not str
+                        or type(top["logprob"]) not in _NUMBER_TYPES
+                    ):
+                        break
+                    raw = top.get("bytes")
+                    if raw is not None and type(raw) is not list:
+                        break
+                else:
+                    continue
+                break
         else:
             checked: list[Any] = value
             return checked
@@ -614,16 +629,6 @@ def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
 
 
 _NUMBER_TYPES: Final = (float, int)
-
-
-def _top_ok(top: Any) -> bool:
-    """Whether one top_logprobs alternative has the right shape (the fast check)."""
-    raw = top.get("bytes") if type(top) is dict else 0
-    return (
-        (raw is None or type(raw) is list)
-        and type(top["token"]) is str
-        and type(top["logprob"]) in _NUMBER_TYPES
-    )
 
 
 def _token_entries_slow(value: list[Any], path: str) -> list[Any]:
@@ -656,6 +661,21 @@ def _token_entries_slow(value: list[Any], path: str) -> list[Any]:
 
 
 def _plain_entry(entry: Any, path: str) -> dict[str, Any]:
+    fields = getattr(entry, "__dict__", None)
+    if (
+        type(fields) is dict
+        and not getattr(entry, "__pydantic_extra__", None)
+        and len(getattr(entry, "__pydantic_fields_set__", ())) == len(fields)
+    ):
+        # an SDK logprob entry sent whole: copy it without walking every byte through _plain
+        out = dict(fields)
+        tops = out.get("top_logprobs")
+        if tops:
+            out["top_logprobs"] = [_plain_entry(t, path) for t in tops]
+        raw = out.get("bytes")
+        if raw is not None:
+            out["bytes"] = list(raw)
+        return out
     plain = _plain(_as_mapping(entry, path))
     assert type(plain) is dict
     return plain
@@ -746,6 +766,7 @@ class Accumulator:
         "_tier",
         "_tracker",
         "_usage",
+        "_variants",  # see variant(): set on first use
     )
 
     def __init__(
@@ -1045,7 +1066,8 @@ class Accumulator:
                 return
             tool_calls = delta.get("tool_calls")
             if tool_calls is not None:
-                self._fold_tool_calls(state, self._check_tool_calls(tool_calls, ci))
+                if not self._argument_fragment(state, tool_calls):
+                    self._fold_tool_calls(state, self._check_tool_calls(tool_calls, ci))
                 if finish:
                     state.finish_reason = finish
                 return
@@ -1158,6 +1180,31 @@ class Accumulator:
                     state.extra.add(key, value)
 
     # tool calls ---------------------------------------------------------------------------------
+
+    def _argument_fragment(self, state: _Choice, tool_calls: Any) -> bool:
+        """Fold the commonest tool-call delta, ``[{"index": i, "function": {"arguments": s}}]``
+        for a call already at index ``i``, and return True; False for anything else.
+
+        The routing rule gives the same answer here (no id and a known index: continue the call
+        at that index) without building the fragment tuple of the general path.
+        """
+        if type(tool_calls) is not list or len(tool_calls) != 1 or self._segment:
+            return False
+        frag = tool_calls[0]
+        if type(frag) is not dict or len(frag) != 2:
+            return False
+        index = frag.get("index")
+        fn = frag.get("function")
+        if type(index) is not int or type(fn) is not dict or len(fn) != 1:
+            return False
+        args = fn.get("arguments")
+        call = state.by_index.get(index)
+        if type(args) is not str or call is None:
+            return False
+        if args:
+            call.args.append(args)
+        call.has_fn = True
+        return True
 
     def _check_tool_calls(self, value: Any, ci: int) -> list[tuple[Any, ...]]:
         """Check every tool-call fragment; return what the fold needs of each, as a tuple:
@@ -1500,6 +1547,335 @@ class Accumulator:
             finish_reason=st.finish_reason,
             extra=st.extra.build(),
         )
+
+    # -- variants of a folded chunk ---------------------------------------------------------------
+    # (a block of its own, for the SSE decoder's fast path in _sse.py; add() does not use it)
+    #
+    # Servers repeat one chunk's bytes in the next and change only a few strings: the text, a tool
+    # call's arguments, OpenAI's random ``obfuscation``. A decoder that recognises such a chunk by
+    # its bytes decodes only the leaves that changed and hands them to ``add_variants`` with the
+    # ``ChunkVariant`` of the chunk it repeats (the template, folded before with ``add()``). The
+    # effect is exactly that of ``add()`` on the full chunk; it is cheaper because nothing is read
+    # again but the changed leaves:
+    #
+    # * the top level (all but ``choices``) is folded again, by ``_apply``, only when another top
+    #   level was folded since; folding the same top level twice in a row changes nothing, as each
+    #   top-level field keeps its first or its last value (``variant()`` refuses field rules there);
+    # * the choice goes through ``_choice``, built from the template's with the new leaves;
+    # * but the common chunk (``_choice``'s fast path: text or tool-call fragments, with nothing
+    #   else in the choice that writes when folded again) skips the copy: its strings go where
+    #   ``_choice`` puts them (a non-empty fragment appended to its list, ``_fold_tool_calls``,
+    #   ``_Extras.add``). That append is the one write restated here.
+    #
+    # tests/test_sse_fast.py checks the whole against add() on random chunks and envelopes.
+
+    def variant(self, chunk: dict[str, Any]) -> ChunkVariant | None:
+        """A template for folding chunks that repeat ``chunk`` but for some leaves, or ``None``.
+
+        ``chunk`` is a parsed chunk this accumulator has just folded. The template's ``paths``
+        name the leaves that may differ (see :class:`ChunkVariant`); :meth:`add_variants` folds
+        such chunks from those leaves alone. ``None`` when the chunk has not exactly one choice of
+        a chat stream, reports an error, or names a field with a field rule at its top level; and
+        after ``completion()``, once events were asked for, and in partial folds.
+        """
+        if self._closed or self._tracker is not None or self._segment or self._kind != "chat":
+            return None
+        choices = chunk.get("choices")
+        if type(choices) is not list or len(choices) != 1 or type(choices[0]) is not dict:
+            return None
+        if chunk.get("error") is not None or chunk.get("object") == "error":
+            return None
+        choice = choices[0]
+        index = choice.get("index", 0)
+        if index is None:
+            index = 0
+        state = self._choices.get(index) if type(index) is int else None
+        if state is None:
+            return None
+        rules = self._rules or {}
+        fragments = self._fragment_sinks(choice, state)
+        top: dict[str, Any] = {}
+        paths: list[tuple[Any, ...]] = []
+        strings: list[bool] = []
+        sinks: list[Callable[[Any], None] | None] = []
+        extend: list[Any] | None = None
+        for key, value in chunk.items():
+            if key == "choices":
+                if fragments is not None:
+                    for path, sink, parts in fragments:
+                        paths.append(("choices", 0, *path))
+                        strings.append(True)
+                        sinks.append(sink)
+                        extend = parts
+                else:
+                    for path, string in _choice_leaves(choice, ()):
+                        paths.append(("choices", 0, *path))
+                        strings.append(string)
+                        sinks.append(None)
+            elif key in rules:
+                return None
+            elif type(value) is str and key not in _CHUNK_KNOWN:  # obfuscation and the like
+                paths.append((key,))
+                strings.append(True)
+                sinks.append(functools.partial(self._extra.add, key))
+            else:
+                top[key] = value
+        mark = self._variant_mark()
+        for known in mark.tops:  # templates with equal top levels share one, folded once
+            if known == top:
+                top = known
+                break
+        else:
+            mark.tops = [*mark.tops[-7:], top]
+        variant = ChunkVariant(self, chunk, tuple(paths), tuple(strings))
+        variant.top = top
+        variant.sinks = tuple(sinks)
+        if fragments is None:
+            slots = [i for i, path in enumerate(paths) if path[0] == "choices"]
+            variant.choice = choice
+            variant.choice_paths = tuple(paths[i][2:] for i in slots)
+            variant.choice_slots = tuple(slots)
+        elif len(paths) == 1:
+            variant.extend = extend  # one text fragment per chunk: a run is one extend
+        return variant
+
+    def add_variants(self, variants: Sequence[ChunkVariant], values: Sequence[Any]) -> None:
+        """Fold, in order, one chunk per template: the template with its leaves set to values.
+
+        ``values`` holds each template's new leaves in turn (``len(paths)`` each, in the order of
+        ``paths``). The effect is that of :meth:`add` on each such chunk; so are the errors.
+        """
+        if self._closed or self._tracker is not None:  # the long way, for add() to handle
+            i = 0
+            for variant in variants:
+                width = len(variant.paths)
+                self.add(variant.chunk_with(values[i : i + width]))
+                i += width
+            return
+        mark = self._variant_mark()
+        base = self._count
+        top = mark.top if mark.count == base else None  # the top level folded last, if known
+        i = done = 0
+        for variant in variants:
+            parts = variant.extend
+            if parts is not None and variant.top is top:  # the commonest: one text fragment
+                text = values[i]
+                if text:  # as _choice: an empty fragment adds nothing
+                    parts.append(text)
+                i += 1
+                done += 1
+                continue
+            width = len(variant.paths)
+            if variant.acc is not self:  # not a template of this accumulator
+                self._count = base + done
+                self.add(variant.chunk_with(values[i : i + width]))
+                top = None
+            else:
+                self._count = base + done  # for the error, should the choice be refused
+                if not self._fold_variant(variant, values[i : i + width]):
+                    top = None  # add() folded it all
+                elif variant.top is not top:  # another top level was folded last: this one
+                    self._apply(variant.top)
+                    top = variant.top
+            i += width
+            done += 1
+        self._count = base + done
+        mark.top = top
+        mark.count = self._count
+        if (self._count - 1) >> 12 > max(base - 1, 0) >> 12:  # add() compacts every 4096
+            for state in self._choices.values():
+                state.compact()
+
+    def _fold_variant(self, variant: ChunkVariant, values: Sequence[Any]) -> bool:
+        """Fold one chunk like ``variant``'s, all but the top level (the caller's part); False
+        when ``add()`` folded it whole instead (a refused choice: ``add()`` raises for it)."""
+        if variant.choice is not None:
+            choice = _with_leaves(
+                variant.choice, variant.choice_paths, [values[s] for s in variant.choice_slots]
+            )
+            try:
+                self._choice(choice, 0, False)  # checks everything before writing anything
+            except _Invalid:
+                self.add(variant.chunk_with(values))  # raises what add() raises for it
+                return False
+        for sink, value in zip(variant.sinks, values, strict=True):
+            if sink is not None:
+                sink(value)
+        return True
+
+    def _fragment_sinks(
+        self, choice: dict[str, Any], state: _Choice
+    ) -> list[tuple[tuple[Any, ...], Callable[[Any], None], list[Any] | None]] | None:
+        """The common chunk's strings and where each goes (path in the choice, sink, fragment
+        list); ``None`` when anything else in the choice would write if folded again."""
+        for key, value in choice.items():
+            if value is not None and key not in ("index", "delta", "message"):
+                return None  # logprobs, a finish_reason, unknown keys
+        delta = choice.get("delta")
+        if type(delta) is not dict:
+            return None
+        out: list[tuple[tuple[Any, ...], Callable[[Any], None], list[Any] | None]] = []
+        for key, value in delta.items():
+            if value is None:
+                continue
+            if key == "role":  # set once: folded again only while the choice has no role
+                if type(value) is not str or (value and state.role is None):
+                    return None
+            elif key == "content" or key == "refusal":
+                if type(value) is not str:
+                    return None
+                parts = state.content if key == "content" else state.refusal
+                out.append((("delta", key), _fragment_sink(parts), parts))
+            elif key == "tool_calls":
+                sink = self._arguments_sink(value, state)
+                if sink is None:
+                    return None
+                out.append((("delta", "tool_calls", 0, "function", "arguments"), sink, None))
+            elif key not in _DELTA_KNOWN and type(value) is str:
+                out.append((("delta", key), functools.partial(state.delta_extra.add, key), None))
+            else:
+                return None
+        return out
+
+    def _arguments_sink(self, calls: Any, state: _Choice) -> Callable[[Any], None] | None:
+        """A tool call's arguments fragment (one fragment with an index, no id, type or name),
+        folded by ``_fold_tool_calls`` from what ``_check_tool_calls`` makes of it."""
+        if type(calls) is not list or len(calls) != 1 or type(calls[0]) is not dict:
+            return None
+        frag: dict[str, Any] = calls[0]
+        fn = frag.get("function")
+        if (
+            not frag.keys() <= _CALL_KNOWN
+            or frag.get("id") is not None
+            or frag.get("type") is not None
+            or type(frag.get("index")) is not int
+            or type(fn) is not dict
+            or not fn.keys() <= _FUNCTION_KNOWN
+            or fn.get("name") is not None
+            or type(fn.get("arguments")) is not str
+        ):
+            return None
+        # Where the arguments sit in the checked fragment: found with a string of our own
+        marker = str(object())
+        checked = self._check_tool_calls([{**frag, "function": {**fn, "arguments": marker}}], 0)
+        at = [i for i, item in enumerate(checked[0]) if item is marker]
+        if len(checked) != 1 or len(at) != 1:
+            return None
+        head, tail = checked[0][: at[0]], checked[0][at[0] + 1 :]
+        fold = self._fold_tool_calls
+
+        def sink(arguments: str) -> None:
+            fold(state, [(*head, arguments, *tail)])
+
+        return sink
+
+    def _variant_mark(self) -> _VariantMark:
+        mark: _VariantMark | None = getattr(self, "_variants", None)
+        if mark is None:
+            mark = self._variants = _VariantMark()
+        return mark
+
+
+# -- variants of a folded chunk (see Accumulator.variant) ------------------------------------------
+
+
+class ChunkVariant:
+    """A folded chunk, as the template of later chunks that repeat it but for some leaves.
+
+    Made by :meth:`Accumulator.variant`, folded by :meth:`Accumulator.add_variants`. ``paths``
+    are the leaves that may differ, in the chunk's own key order (the order of its JSON text),
+    each a tuple of keys and list positions; ``strings[i]`` is false for a leaf that is a whole
+    logprob list (its length and numbers change from chunk to chunk) rather than a string.
+    """
+
+    __slots__ = (
+        "acc",
+        "choice",
+        "choice_paths",
+        "choice_slots",
+        "chunk",
+        "extend",
+        "paths",
+        "sinks",
+        "strings",
+        "top",
+    )
+
+    def __init__(
+        self,
+        acc: Accumulator,
+        chunk: dict[str, Any],
+        paths: tuple[tuple[Any, ...], ...],
+        strings: tuple[bool, ...],
+    ) -> None:
+        self.acc = acc
+        self.chunk = chunk
+        self.paths = paths
+        self.strings = strings
+        self.top: dict[str, Any] = {}  # the chunk but its choices and changing leaves
+        self.sinks: tuple[Callable[[Any], None] | None, ...] = ()
+        self.choice: dict[str, Any] | None = None  # set when the choice goes through _choice
+        self.choice_paths: tuple[tuple[Any, ...], ...] = ()
+        self.choice_slots: tuple[int, ...] = ()
+        self.extend: list[Any] | None = None  # the fragment list of a one-text-leaf template
+
+    def chunk_with(self, values: Sequence[Any]) -> dict[str, Any]:
+        """The full chunk with these leaves (what ``add()`` would have been given)."""
+        chunk: dict[str, Any] = _with_leaves(self.chunk, self.paths, values)
+        return chunk
+
+
+class _VariantMark:
+    """Per accumulator: the top level folded last by ``add_variants`` and the count then."""
+
+    __slots__ = ("count", "top", "tops")
+
+    def __init__(self) -> None:
+        self.top: dict[str, Any] | None = None
+        self.count = -1
+        self.tops: list[dict[str, Any]] = []  # recent templates' top levels, shared when equal
+
+
+def _fragment_sink(parts: list[Any]) -> Callable[[Any], None]:
+    def sink(text: str) -> None:
+        if text:  # as _choice: an empty fragment adds nothing
+            parts.append(text)
+
+    return sink
+
+
+def _choice_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], bool]]:
+    """The leaves of a choice that may differ between chunks, in key order: every string, and
+    the logprob lists whole."""
+    if type(value) is str:
+        yield path, True
+    elif type(value) is dict:
+        for key, item in value.items():
+            if path == ("logprobs",) and type(item) is list and key in _LOGPROBS_KNOWN:
+                yield (*path, key), False
+            else:
+                yield from _choice_leaves(item, (*path, key))
+    elif type(value) is list:
+        for i, item in enumerate(value):
+            yield from _choice_leaves(item, (*path, i))
+
+
+def _with_leaves(obj: Any, paths: Sequence[tuple[Any, ...]], values: Sequence[Any]) -> Any:
+    """A copy of ``obj`` with the leaf at each path set to the matching value. Only the objects
+    on the paths are copied; the rest is shared, and nothing the fold may have kept is changed."""
+    root = dict(obj) if type(obj) is dict else list(obj)
+    copied = {id(root)}
+    for path, value in zip(paths, values, strict=True):
+        node = root
+        for key in path[:-1]:
+            child = node[key]
+            if id(child) not in copied:
+                child = dict(child) if type(child) is dict else list(child)
+                node[key] = child
+                copied.add(id(child))
+            node = child
+        node[path[-1]] = value
+    return root
 
 
 # -- content sent as a list of typed parts --------------------------------------------------------
