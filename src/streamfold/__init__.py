@@ -67,6 +67,7 @@ from ._model import (
     TopLogprob,
 )
 from ._openai import from_openai, to_openai
+from ._parallel import fold_logs
 from ._partial import PartialJSON, parse_arguments
 from ._replay import to_chunks, to_sse
 from ._sse import InvalidLineError, LineStreamError, afrom_sse, aiter_sse, from_sse, iter_sse
@@ -137,6 +138,7 @@ __all__ = [
     "afrom_sse",
     "aiter_sse",
     "awrap",
+    "fold_logs",
     "from_dict",
     "from_json",
     "from_openai",

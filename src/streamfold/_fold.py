@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
@@ -1551,22 +1553,26 @@ class Accumulator:
     # -- variants of a folded chunk ---------------------------------------------------------------
     # (a block of its own, for the SSE decoder's fast path in _sse.py; add() does not use it)
     #
-    # Servers repeat one chunk's bytes in the next and change only a few strings: the text, a tool
-    # call's arguments, OpenAI's random ``obfuscation``. A decoder that recognises such a chunk by
-    # its bytes decodes only the leaves that changed and hands them to ``add_variants`` with the
-    # ``ChunkVariant`` of the chunk it repeats (the template, folded before with ``add()``). The
+    # Servers repeat one chunk's bytes in the next and change only a few leaves: the text, a tool
+    # call's arguments, the logprobs, OpenAI's random ``obfuscation``. A decoder that recognises
+    # such a chunk by its bytes decodes only those leaves and hands them to ``add_variants`` with
+    # the ``ChunkVariant`` of the chunk it repeats (the template, folded before by ``add()``). The
     # effect is exactly that of ``add()`` on the full chunk; it is cheaper because nothing is read
-    # again but the changed leaves:
+    # or checked again but the changed leaves:
     #
     # * the top level (all but ``choices``) is folded again, by ``_apply``, only when another top
-    #   level was folded since; folding the same top level twice in a row changes nothing, as each
-    #   top-level field keeps its first or its last value (``variant()`` refuses field rules there);
-    # * the choice goes through ``_choice``, built from the template's with the new leaves;
-    # * but the common chunk (``_choice``'s fast path: text or tool-call fragments, with nothing
-    #   else in the choice that writes when folded again) skips the copy: its strings go where
-    #   ``_choice`` puts them (a non-empty fragment appended to its list, ``_fold_tool_calls``,
-    #   ``_Extras.add``). That append is the one write restated here.
+    #   level was folded since: folding the same top level twice in a row changes nothing, since
+    #   each top-level field keeps its first or its last value (``variant()`` refuses a top-level
+    #   field with a field rule);
+    # * the common choice (fragments only: text, a tool call's arguments, logprob lists, unknown
+    #   string keys; everything else null or a role already set, so that folding it again changes
+    #   nothing) sends each leaf where ``_choice`` puts it: a non-empty text appended to its
+    #   fragment list, logprob lists checked by ``_token_entries`` and extended, unknown keys to
+    #   ``_Extras.add``, arguments through ``_fold_tool_calls`` (then straight to the list the
+    #   routing chose, seen to grow, for as long as no call is added);
+    # * any other choice goes through ``_choice``, copied from the template's with the new leaves.
     #
+    # The appends and extends are the writes restated from ``_choice``;
     # tests/test_sse_fast.py checks the whole against add() on random chunks and envelopes.
 
     def variant(self, chunk: dict[str, Any]) -> ChunkVariant | None:
@@ -1593,31 +1599,29 @@ class Accumulator:
         if state is None:
             return None
         rules = self._rules or {}
-        fragments = self._fragment_sinks(choice, state)
+        fragments = self._fragments(choice, state)
         top: dict[str, Any] = {}
         paths: list[tuple[Any, ...]] = []
-        strings: list[bool] = []
-        sinks: list[Callable[[Any], None] | None] = []
-        extend: list[Any] | None = None
+        kinds: list[int] = []
+        targets: list[Any] = []
         for key, value in chunk.items():
             if key == "choices":
-                if fragments is not None:
-                    for path, sink, parts in fragments:
-                        paths.append(("choices", 0, *path))
-                        strings.append(True)
-                        sinks.append(sink)
-                        extend = parts
-                else:
+                if fragments is None:
                     for path, string in _choice_leaves(choice, ()):
                         paths.append(("choices", 0, *path))
-                        strings.append(string)
-                        sinks.append(None)
+                        kinds.append(_CHOICE if string else _CHOICE_LIST)
+                        targets.append(None)
+                    continue
+                for path, kind, target in fragments:
+                    paths.append(("choices", 0, *path))
+                    kinds.append(kind)
+                    targets.append(target)
             elif key in rules:
                 return None
             elif type(value) is str and key not in _CHUNK_KNOWN:  # obfuscation and the like
                 paths.append((key,))
-                strings.append(True)
-                sinks.append(functools.partial(self._extra.add, key))
+                kinds.append(_CALL)
+                targets.append(functools.partial(self._extra.add, key))
             else:
                 top[key] = value
         mark = self._variant_mark()
@@ -1627,16 +1631,22 @@ class Accumulator:
                 break
         else:
             mark.tops = [*mark.tops[-7:], top]
-        variant = ChunkVariant(self, chunk, tuple(paths), tuple(strings))
+        variant = ChunkVariant(self, chunk)
         variant.top = top
-        variant.sinks = tuple(sinks)
+        variant.paths = tuple(paths)
+        variant.strings = tuple(kind != _LIST and kind != _CHOICE_LIST for kind in kinds)
+        variant.kinds = tuple(kinds)
+        variant.targets = tuple(targets)
+        variant.lists = tuple(i for i, kind in enumerate(kinds) if kind == _LIST)
         if fragments is None:
             slots = [i for i, path in enumerate(paths) if path[0] == "choices"]
             variant.choice = choice
             variant.choice_paths = tuple(paths[i][2:] for i in slots)
             variant.choice_slots = tuple(slots)
-        elif len(paths) == 1:
-            variant.extend = extend  # one text fragment per chunk: a run is one extend
+        elif len(paths) == 1 and kinds[0] == _TEXT:
+            variant.extend = targets[0]
+        elif len(paths) == 1 and paths[0][-1] == "arguments":
+            variant.route = state  # the list is seen when the first arguments are folded
         return variant
 
     def add_variants(self, variants: Sequence[ChunkVariant], values: Sequence[Any]) -> None:
@@ -1655,30 +1665,57 @@ class Accumulator:
         mark = self._variant_mark()
         base = self._count
         top = mark.top if mark.count == base else None  # the top level folded last, if known
+        n = len(variants)
         i = done = 0
-        for variant in variants:
+        if self._fold_texts(variants, values, top):
+            top = variants[0].top
+            done = n
+        while done < n:
+            variant = variants[done]
             parts = variant.extend
-            if parts is not None and variant.top is top:  # the commonest: one text fragment
+            if (
+                parts is not None
+                and variant.top is top
+                and (variant.guard is None or len(variant.guard) == variant.guard_len)
+            ):  # the commonest: one text fragment, to a list known (choices may interleave)
                 text = values[i]
                 if text:  # as _choice: an empty fragment adds nothing
                     parts.append(text)
                 i += 1
                 done += 1
                 continue
+            end = done + 1  # a run of chunks like this one
+            while end < n and variants[end] is variant:
+                end += 1
             width = len(variant.paths)
-            if variant.acc is not self:  # not a template of this accumulator
-                self._count = base + done
-                self.add(variant.chunk_with(values[i : i + width]))
+            stop = i + (end - done) * width
+            self._count = base + done  # the position, should a chunk be refused
+            if variant.acc is not self:  # not a template of this accumulator: the long way
+                for j in range(i, stop, width):
+                    self.add(variant.chunk_with(values[j : j + width]))
                 top = None
-            else:
-                self._count = base + done  # for the error, should the choice be refused
-                if not self._fold_variant(variant, values[i : i + width]):
-                    top = None  # add() folded it all
-                elif variant.top is not top:  # another top level was folded last: this one
+            elif variant.choice is not None:  # the choice through _choice, one chunk at a time
+                for j in range(i, stop, width):
+                    if not self._fold_variant(variant, values[j : j + width]):
+                        top = None  # add() folded it all
+                        continue
+                    if variant.top is not top:  # another top level was folded last: this one
+                        self._apply(variant.top)
+                        top = variant.top
+                    self._count += 1
+            else:  # the common choice: leaf by leaf, for the whole run
+                folded = self._fold_columns(variant, values, i, stop)
+                if folded > i and variant.top is not top:
                     self._apply(variant.top)
                     top = variant.top
-            i += width
-            done += 1
+                if folded < stop:  # a refused chunk: add() raises for it
+                    self._count += (folded - i) // width
+                    self.add(variant.chunk_with(values[folded : folded + width]))
+                    end = done + (folded - i) // width + 1
+                    stop = folded + width
+                    top = None
+            i = stop
+            done = end
         self._count = base + done
         mark.top = top
         mark.count = self._count
@@ -1686,56 +1723,156 @@ class Accumulator:
             for state in self._choices.values():
                 state.compact()
 
-    def _fold_variant(self, variant: ChunkVariant, values: Sequence[Any]) -> bool:
-        """Fold one chunk like ``variant``'s, all but the top level (the caller's part); False
-        when ``add()`` folded it whole instead (a refused choice: ``add()`` raises for it)."""
-        if variant.choice is not None:
-            choice = _with_leaves(
-                variant.choice, variant.choice_paths, [values[s] for s in variant.choice_slots]
-            )
-            try:
-                self._choice(choice, 0, False)  # checks everything before writing anything
-            except _Invalid:
-                self.add(variant.chunk_with(values))  # raises what add() raises for it
+    def _fold_texts(
+        self, variants: Sequence[ChunkVariant], values: Sequence[Any], top: Any
+    ) -> bool:
+        """Fold the batch if each template in it brings one text fragment, to a list of its own,
+        with one top level: a list per template, in one go (choices interleave); else False."""
+        first = variants[0].top
+        targets: dict[ChunkVariant, list[Any]] = {}
+        for variant in set(variants):
+            parts = variant.extend
+            if (
+                parts is None
+                or variant.top is not first
+                or variant.acc is not self
+                or (variant.guard is not None and len(variant.guard) != variant.guard_len)
+            ):
                 return False
-        for sink, value in zip(variant.sinks, values, strict=True):
-            if sink is not None:
-                sink(value)
+            targets[variant] = parts
+        if len({id(parts) for parts in targets.values()}) != len(targets):
+            return False  # two templates, one list: their order matters
+        if top is not first:  # another top level was folded last: this one again
+            self._apply(first)
+        turns = len(targets)
+        cyclic = (
+            turns == 1
+            or all(  # the templates take turns: each one's values are a slice
+                variants[k::turns].count(variants[k]) == len(variants[k::turns])
+                for k in range(turns)
+            )
+        )
+        if cyclic:
+            for k in range(turns):  # as _choice: non-empty fragments appended
+                targets[variants[k]].extend(filter(None, values[k::turns]))
+            return True
+        for variant, parts in targets.items():
+            mine = map(operator.is_, variants, itertools.repeat(variant))
+            parts.extend(filter(None, itertools.compress(values, mine)))
         return True
 
-    def _fragment_sinks(
-        self, choice: dict[str, Any], state: _Choice
-    ) -> list[tuple[tuple[Any, ...], Callable[[Any], None], list[Any] | None]] | None:
-        """The common chunk's strings and where each goes (path in the choice, sink, fragment
-        list); ``None`` when anything else in the choice would write if folded again."""
-        for key, value in choice.items():
-            if value is not None and key not in ("index", "delta", "message"):
-                return None  # logprobs, a finish_reason, unknown keys
-        delta = choice.get("delta")
-        if type(delta) is not dict:
-            return None
-        out: list[tuple[tuple[Any, ...], Callable[[Any], None], list[Any] | None]] = []
-        for key, value in delta.items():
-            if value is None:
-                continue
-            if key == "role":  # set once: folded again only while the choice has no role
-                if type(value) is not str or (value and state.role is None):
-                    return None
-            elif key == "content" or key == "refusal":
-                if type(value) is not str:
-                    return None
-                parts = state.content if key == "content" else state.refusal
-                out.append((("delta", key), _fragment_sink(parts), parts))
-            elif key == "tool_calls":
-                sink = self._arguments_sink(value, state)
-                if sink is None:
-                    return None
-                out.append((("delta", "tool_calls", 0, "function", "arguments"), sink, None))
-            elif key not in _DELTA_KNOWN and type(value) is str:
-                out.append((("delta", key), functools.partial(state.delta_extra.add, key), None))
+    def _fold_columns(
+        self, variant: ChunkVariant, values: Sequence[Any], start: int, stop: int
+    ) -> int:
+        """Fold the chunks like ``variant``'s (its choice the common one) whose leaves are
+        ``values[start:stop]``, leaf by leaf; return where the first refused one starts."""
+        width = len(variant.paths)
+        checked: dict[int, list[Any]] = {}
+        for slot in variant.lists:  # checked first: a refused chunk writes nothing
+            name = variant.paths[slot][-1]
+            column: list[Any] = []
+            try:
+                for entries in values[start + slot : stop : width]:
+                    column.append(_token_entries(entries, 0, name))  # noqa: PERF401 - kept when one is refused
+            except _Invalid:
+                stop = start + len(column) * width
+            checked[slot] = column
+        count = (stop - start) // width
+        for slot, (kind, target) in enumerate(zip(variant.kinds, variant.targets, strict=True)):
+            if kind == _TEXT:  # as _choice: non-empty fragments appended
+                target.extend(filter(None, values[start + slot : stop : width]))
+            elif kind == _LIST:  # as _choice: the checked entries extend the list
+                target.extend(itertools.chain.from_iterable(checked[slot][:count]))
+            elif variant.route is None:  # each through the rule's own code
+                for value in values[start + slot : stop : width]:
+                    target(value)
             else:
-                return None
+                self._fold_arguments(variant, target, values[start + slot : stop : width])
+        return stop
+
+    def _fold_arguments(
+        self, variant: ChunkVariant, fold: Callable[[Any], None], fragments: Sequence[Any]
+    ) -> None:
+        """A run of a tool call's arguments: through the routing until one call's arguments
+        are seen to grow; the routing (by the calls there are) sends the rest to the same list,
+        and so does ``add_variants`` for as long as no call is added."""
+        route = variant.route
+        assert route is not None
+        calls = route.calls
+        for k, fragment in enumerate(fragments):
+            sizes = [len(call.args) for call in calls]
+            fold(fragment)
+            if len(calls) == len(sizes):
+                grown = [c for c, n in zip(calls, sizes, strict=True) if len(c.args) > n]
+                if len(grown) == 1:
+                    variant.extend = grown[0].args
+                    variant.guard = calls
+                    variant.guard_len = len(calls)
+                    variant.extend.extend(filter(None, fragments[k + 1 :]))
+                    return
+
+    def _fold_variant(self, variant: ChunkVariant, values: Sequence[Any]) -> bool:
+        """Fold one chunk like ``variant``'s through ``_choice``, all but the top level (the
+        caller's part); False when ``add()`` folded it instead (a refused choice: it raises)."""
+        leaves = [values[slot] for slot in variant.choice_slots]
+        try:  # _choice checks everything before writing anything
+            self._choice(_with_leaves(variant.choice, variant.choice_paths, leaves), 0, False)
+        except _Invalid:
+            self.add(variant.chunk_with(values))  # raises what add() raises for it
+            return False
+        for kind, target, value in zip(variant.kinds, variant.targets, values, strict=True):
+            if kind == _CALL:
+                target(value)
+        return True
+
+    def _fragments(self, choice: dict[str, Any], state: _Choice) -> list[Any] | None:
+        """The common choice's leaves, in key order, each as (path, kind, target); ``None`` when
+        anything else in the choice would write if folded again (it then goes through
+        ``_choice``)."""
+        out: list[Any] = []
+        for key, value in choice.items():
+            if value is None or key == "index" or key == "message":
+                continue
+            if key == "logprobs":  # lists only: each extends the list the template's made
+                if type(value) is not dict or not state.lp_seen:
+                    return None
+                for name, entries in value.items():
+                    if entries is None:
+                        continue
+                    held = state.lp_content if name == "content" else state.lp_refusal
+                    if name not in _LOGPROBS_KNOWN or type(entries) is not list or held is None:
+                        return None
+                    out.append((("logprobs", name), _LIST, held))
+            elif key != "delta" or type(value) is not dict:
+                return None  # a finish_reason, unknown keys
+            else:
+                for name, item in value.items():
+                    leaf = self._delta_leaf(name, item, state)
+                    if leaf is False:
+                        return None
+                    if leaf is not None:
+                        out.append(leaf)
         return out
+
+    def _delta_leaf(self, key: str, value: Any, state: _Choice) -> Any:
+        """A delta's leaf as (path in the choice, kind, target); None when folding it again
+        changes nothing; False when it is not a leaf the common choice can have."""
+        if value is None:
+            return None
+        if key == "role":  # set once: folding it again changes nothing once the choice has one
+            return None if type(value) is str and (not value or state.role) else False
+        if key == "content" or key == "refusal":
+            if type(value) is not str:
+                return False
+            return ("delta", key), _TEXT, state.content if key == "content" else state.refusal
+        if key == "tool_calls":
+            sink = self._arguments_sink(value, state)
+            return (
+                False if sink is None else (("delta", key, 0, "function", "arguments"), _CALL, sink)
+            )
+        if key not in _DELTA_KNOWN and type(value) is str:
+            return ("delta", key), _CALL, functools.partial(state.delta_extra.add, key)
+        return False
 
     def _arguments_sink(self, calls: Any, state: _Choice) -> Callable[[Any], None] | None:
         """A tool call's arguments fragment (one fragment with an index, no id, type or name),
@@ -1755,7 +1892,7 @@ class Accumulator:
             or type(fn.get("arguments")) is not str
         ):
             return None
-        # Where the arguments sit in the checked fragment: found with a string of our own
+        # where the arguments sit in the checked fragment: found with a string of our own
         marker = str(object())
         checked = self._check_tool_calls([{**frag, "function": {**fn, "arguments": marker}}], 0)
         at = [i for i, item in enumerate(checked[0]) if item is marker]
@@ -1795,34 +1932,49 @@ class ChunkVariant:
         "choice_slots",
         "chunk",
         "extend",
+        "guard",
+        "guard_len",
+        "kinds",
+        "lists",
         "paths",
-        "sinks",
+        "route",
         "strings",
+        "targets",
         "top",
     )
 
-    def __init__(
-        self,
-        acc: Accumulator,
-        chunk: dict[str, Any],
-        paths: tuple[tuple[Any, ...], ...],
-        strings: tuple[bool, ...],
-    ) -> None:
+    def __init__(self, acc: Accumulator, chunk: dict[str, Any]) -> None:
         self.acc = acc
         self.chunk = chunk
-        self.paths = paths
-        self.strings = strings
+        self.paths: tuple[tuple[Any, ...], ...] = ()
+        self.strings: tuple[bool, ...] = ()
         self.top: dict[str, Any] = {}  # the chunk but its choices and changing leaves
-        self.sinks: tuple[Callable[[Any], None] | None, ...] = ()
+        # per leaf: how it folds (_TEXT, _LIST, _CALL, or through _choice) and where to
+        self.kinds: tuple[int, ...] = ()
+        self.targets: tuple[Any, ...] = ()
+        self.lists: tuple[int, ...] = ()  # the _LIST leaves, checked before anything is written
         self.choice: dict[str, Any] | None = None  # set when the choice goes through _choice
         self.choice_paths: tuple[tuple[Any, ...], ...] = ()
         self.choice_slots: tuple[int, ...] = ()
-        self.extend: list[Any] | None = None  # the fragment list of a one-text-leaf template
+        # one text leaf: the fragment list it is appended to, known for as long as ``guard``
+        # (the calls a tool call's arguments are routed by) keeps its length
+        self.extend: list[Any] | None = None
+        self.guard: list[Any] | None = None
+        self.guard_len = 0
+        self.route: _Choice | None = None  # one arguments leaf: the choice whose calls to watch
 
     def chunk_with(self, values: Sequence[Any]) -> dict[str, Any]:
         """The full chunk with these leaves (what ``add()`` would have been given)."""
         chunk: dict[str, Any] = _with_leaves(self.chunk, self.paths, values)
         return chunk
+
+
+# how a leaf of a ChunkVariant folds
+_TEXT: Final = 0  # a text fragment: appended to its list when not empty
+_LIST: Final = 1  # a logprob list: checked by _token_entries, extends its list
+_CALL: Final = 2  # through a callable of the fold (_Extras.add, _fold_tool_calls)
+_CHOICE: Final = 3  # a string of a choice that goes through _choice
+_CHOICE_LIST: Final = 4  # a logprob list of a choice that goes through _choice
 
 
 class _VariantMark:
@@ -1834,14 +1986,6 @@ class _VariantMark:
         self.top: dict[str, Any] | None = None
         self.count = -1
         self.tops: list[dict[str, Any]] = []  # recent templates' top levels, shared when equal
-
-
-def _fragment_sink(parts: list[Any]) -> Callable[[Any], None]:
-    def sink(text: str) -> None:
-        if text:  # as _choice: an empty fragment adds nothing
-            parts.append(text)
-
-    return sink
 
 
 def _choice_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], bool]]:

@@ -25,12 +25,15 @@ results via ``_LogFold.sse``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import os
+import sys
 import zlib
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 
 from attrs import frozen
 
@@ -72,6 +75,7 @@ chunk closes it first)."""
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _BY_ID: Final = object()
 _SKIP_PREFIXES: Final = (b"event:", b"id:", b"retry:", b":")
+_SSE_FIELDS: Final = (b"event:", b"id:", b"retry:", b"error:", b":")
 
 
 @frozen(kw_only=True)
@@ -130,7 +134,7 @@ class _LogFold:
     ) -> None:
         if window is not None and window < 0:
             raise UsageError(f"window must be >= 0 or None, got {window}")
-        self.key = key
+        self.parse = line_parser(key)
         self.strict = strict
         self.window = window
         self.options: dict[str, Any] = {
@@ -147,7 +151,7 @@ class _LogFold:
     def lines(self, lines: Iterable[bytes | str], source: str | None) -> Iterator[LogResult]:
         """Fold the lines of one input; yield the streams that close on the way."""
         open_ = self.open
-        key_fn = self.key
+        parse = self.parse
         window = self.window
         finished = self.finished
         tick = self.tick
@@ -159,49 +163,15 @@ class _LogFold:
                 if finished and window is not None and finished[0][0] + window < tick:
                     self.tick = tick
                     yield from self._expire()
-                # -- the line's record, and the stream it belongs to ------------------------
                 try:
-                    if type(raw) is bytes and raw[:1] == b"{":
-                        try:
-                            record = json_loads(raw)
-                        except ValueError:
-                            record = _parse_json(raw)  # invalid UTF-8 is replaced, as SSE does
-                    else:
-                        raw = _as_line(raw)
-                        record = _unframe(raw)
-                        if record is None:
-                            continue
-                    if type(record) is not dict:
-                        raise _DecodeError(0, f"expected a JSON object, got {preview(raw)}")
-                    if key_fn is None and (
-                        "choices" in record or "object" in record or record.get("error") is not None
-                    ):
-                        stream_key: Any = record.get("id")
-                        chunk: Any = record
-                    else:
-                        got = self._key(record)
-                        if got is None:
-                            continue
-                        stream_key, chunk = got
-                        if isinstance(chunk, (str, bytes)):
-                            chunk = _unframe(_as_line(chunk))
-                            if type(chunk) is not dict:
-                                raise _DecodeError(
-                                    0, "the chunk the key function returned is not a JSON object"
-                                )
-                except ValueError as exc:
-                    yield self._orphan(f"invalid JSON: {exc}: {preview(raw)}", source, number)
-                    continue
+                    got = parse(raw)
                 except _DecodeError as exc:
                     yield self._orphan(exc.message, source, number)
                     continue
-                try:
-                    stream = open_.get(stream_key)
-                except TypeError:  # an unhashable key
-                    yield self._orphan(
-                        f"the stream key {stream_key!r:.60} is not hashable", source, number
-                    )
+                if got is None:
                     continue
+                stream_key, chunk = got
+                stream = open_.get(stream_key)
                 if stream is None:
                     stream = open_[stream_key] = _LogStream(
                         Accumulator(**self.options), stream_key, source, number
@@ -222,44 +192,19 @@ class _LogFold:
                     yield self._emit(stream)
                     continue
                 # -- does the stream close here? ------------------------------------------
-                if type(chunk) is dict:
-                    choices = chunk.get("choices")
-                    usage = chunk.get("usage")
-                else:
-                    choices = getattr(chunk, "choices", None)
-                    usage = getattr(chunk, "usage", None)
-                if not choices:
-                    if usage is not None:  # the include_usage chunk ends the stream
+                kind = chunk_kind(chunk)
+                if kind <= CLOSE:
+                    if kind == CLOSE:  # the include_usage chunk ends the stream
                         self.tick = tick
                         yield self._emit(stream)
                     continue
-                if not stream.complete:
-                    for choice in choices:
-                        if _finish_reason(choice):
-                            stream.complete = stream.acc.is_complete
-                            break
+                if kind == FINISH and not stream.complete:
+                    stream.complete = stream.acc.is_complete
                 if stream.complete:  # the window starts again at each chunk after the end
                     finished.append((tick, stream))
         except _ReadError as exc:
             yield self._orphan(str(exc), source, number + 1)
         self.tick = tick
-
-    def _key(self, record: dict[str, Any]) -> tuple[Hashable, Any] | None:
-        if self.key is None:
-            return _default_key(record)
-        try:
-            got = self.key(record)
-        except _DecodeError:
-            raise
-        except Exception as exc:
-            raise _DecodeError(0, f"the key function raised {type(exc).__name__}: {exc}") from exc
-        if got is None:
-            return None
-        if not isinstance(got, tuple) or len(got) != 2:
-            raise _DecodeError(
-                0, f"the key function must return (stream_key, chunk) or None, got {got!r:.60}"
-            )
-        return got
 
     # -- SSE captures -------------------------------------------------------------------------
 
@@ -314,42 +259,172 @@ class _LogFold:
         self, stream: Stream, key: Any, source: str | None, last_source: str | None
     ) -> LogResult:
         self.emitted += 1
-        errors: list[StreamfoldError] = list(stream.errors)
-        incomplete: IncompleteStreamError | None = None
-        try:
-            completion = stream.acc.completion(strict=self.strict)
-        except IncompleteStreamError as exc:
-            completion = exc.completion
-            incomplete = exc
-        if key is _BY_ID:  # an SSE body: the stream is known by its completion's id
-            key = completion.id
-        # a stream the server ended with an error is incomplete by nature: say it once
-        if incomplete is not None and not any(isinstance(e, StreamError) for e in errors):
-            errors.append(
-                IncompleteStreamError(
-                    f"{where(last_source, stream.last_line)}: stream {key!r}: {incomplete.message}",
-                    position=incomplete.position,
-                    completion=completion,
-                )
-            )
-        return LogResult(
+        return stream_result(
+            stream.acc,
+            stream.errors,
             key=key,
-            completion=completion,
-            errors=tuple(errors),
+            strict=self.strict,
             source=source,
-            line=stream.first_line,
-            chunks=stream.acc.chunks,
+            first_line=stream.first_line,
+            last_source=last_source,
+            last_line=stream.last_line,
         )
 
     def _orphan(self, message: str, source: str | None, line: int) -> LogResult:
         """A line that belongs to no stream."""
         self.emitted += 1
-        err = InvalidLineError(f"{where(source, line)}: {message}", source=source, line=line)
-        return LogResult(key=None, completion=None, errors=(err,), source=source, line=line)
+        return orphan_result(message, source, line)
+
+
+class Folded(Protocol):
+    """What a stream's result is built from: an :class:`Accumulator`, or a merged
+    :class:`PartialFold` (the process pool and Dask fold streams in pieces)."""
+
+    @property
+    def chunks(self) -> int: ...
+
+    def completion(self, *, strict: bool = False) -> Completion: ...
+
+
+def stream_result(
+    folded: Folded,
+    errors: Iterable[StreamfoldError],
+    *,
+    key: Any,
+    strict: bool,
+    source: str | None,
+    first_line: int | None,
+    last_source: str | None,
+    last_line: int | None,
+) -> LogResult:
+    """The result of a stream that ends here (the one way every reader builds it)."""
+    found: list[StreamfoldError] = list(errors)
+    incomplete: IncompleteStreamError | None = None
+    try:
+        completion = folded.completion(strict=strict)
+    except IncompleteStreamError as exc:
+        completion = exc.completion
+        incomplete = exc
+    if key is _BY_ID:  # an SSE body: the stream is known by its completion's id
+        key = completion.id
+    # a stream the server ended with an error is incomplete by nature: say it once
+    if incomplete is not None and not any(isinstance(e, StreamError) for e in found):
+        found.append(
+            IncompleteStreamError(
+                f"{where(last_source, last_line)}: stream {key!r}: {incomplete.message}",
+                position=incomplete.position,
+                completion=completion,
+            )
+        )
+    return LogResult(
+        key=key,
+        completion=completion,
+        errors=tuple(found),
+        source=source,
+        line=first_line,
+        chunks=folded.chunks,
+    )
+
+
+def orphan_result(message: str, source: str | None, line: int) -> LogResult:
+    """The result of a line that belongs to no stream."""
+    err = InvalidLineError(f"{where(source, line)}: {message}", source=source, line=line)
+    return LogResult(key=None, completion=None, errors=(err,), source=source, line=line)
 
 
 # ---------------------------------------------------------------------------------------------
 # reading a line
+
+
+def line_parser(key: KeyFunction | None) -> Callable[[Any], tuple[Hashable, Any] | None]:
+    """The one reading of a log line, shared by every reader (``read_log``, the command line,
+    the process pool of ``fold_logs``, Dask).
+
+    ``parse(raw)`` returns ``(stream_key, chunk)``, or ``None`` for a line that carries no chunk
+    (blank, ``[DONE]``, ``event:``, skipped by the key function). A line that belongs to no
+    stream raises ``_DecodeError`` whose message says why.
+    """
+
+    def parse(raw: Any) -> tuple[Hashable, Any] | None:
+        try:
+            if type(raw) is bytes and raw[:1] == b"{":
+                try:
+                    record = json_loads(raw)
+                except ValueError:
+                    record = _parse_json(raw)  # invalid UTF-8 is replaced, as SSE does
+            else:
+                raw = _as_line(raw)
+                record = _unframe(raw)
+                if record is None:
+                    return None
+            if type(record) is not dict:
+                raise _DecodeError(0, f"expected a JSON object, got {preview(raw)}")
+            if key is None and (
+                "choices" in record or "object" in record or record.get("error") is not None
+            ):
+                stream_key: Any = record.get("id")
+                chunk: Any = record
+            else:
+                got = _call_key(key, record)
+                if got is None:
+                    return None
+                stream_key, chunk = got
+                if isinstance(chunk, (str, bytes)):
+                    chunk = _unframe(_as_line(chunk))
+                    if type(chunk) is not dict:
+                        raise _DecodeError(
+                            0, "the chunk the key function returned is not a JSON object"
+                        )
+        except ValueError as exc:
+            raise _DecodeError(0, f"invalid JSON: {exc}: {preview(raw)}") from None
+        try:
+            hash(stream_key)
+        except TypeError:
+            raise _DecodeError(0, f"the stream key {stream_key!r:.60} is not hashable") from None
+        return stream_key, chunk
+
+    return parse
+
+
+def _call_key(key: KeyFunction | None, record: dict[str, Any]) -> tuple[Hashable, Any] | None:
+    if key is None:
+        return _default_key(record)
+    try:
+        got = key(record)
+    except _DecodeError:
+        raise
+    except Exception as exc:
+        raise _DecodeError(0, f"the key function raised {type(exc).__name__}: {exc}") from exc
+    if got is None:
+        return None
+    if not isinstance(got, tuple) or len(got) != 2:
+        raise _DecodeError(
+            0, f"the key function must return (stream_key, chunk) or None, got {got!r:.60}"
+        )
+    return got
+
+
+# What a chunk that folded well means for the end of its stream (``chunk_kind``).
+IDLE: Final = 0  # no choices and no usage: nothing ends
+CLOSE: Final = 1  # no choices, a usage: the include_usage chunk, the last of its stream
+CHOICES: Final = 2  # choices, none finishing
+FINISH: Final = 3  # a choice finishes: the stream may be complete
+
+
+def chunk_kind(chunk: Any) -> int:
+    """``IDLE``, ``CLOSE``, ``CHOICES`` or ``FINISH`` (see above) for a chunk ``add`` took."""
+    if type(chunk) is dict:
+        choices = chunk.get("choices")
+        usage = chunk.get("usage")
+    else:
+        choices = getattr(chunk, "choices", None)
+        usage = getattr(chunk, "usage", None)
+    if not choices:
+        return IDLE if usage is None else CLOSE
+    for choice in choices:
+        if _finish_reason(choice):
+            return FINISH
+    return CHOICES
 
 
 def _finish_reason(choice: Any) -> Any:
@@ -452,6 +527,43 @@ def _path_lines(path: str) -> Iterator[bytes]:
                 yield from file_lines(unzipped)  # type: ignore[arg-type]
         else:
             yield from file_lines(raw)
+
+
+@contextlib.contextmanager
+def open_input(path: str) -> Iterator[tuple[Any, Any]]:
+    """``(raw, file)``: the raw byte stream (for progress) and the one to read (unzipped)."""
+    if path == "-":
+        raw: Any = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        close = False
+    else:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below
+        close = True
+    try:
+        if not hasattr(raw, "peek"):
+            raw = io.BufferedReader(raw)
+        file = raw
+        if raw.peek(2)[:2] == _GZIP_MAGIC:
+            file = gzip.GzipFile(fileobj=raw, mode="rb")
+        yield raw, file
+    finally:
+        if close:
+            raw.close()
+
+
+def sniff(head: bytes) -> str:
+    """``"sse"`` for an SSE capture, ``"jsonl"`` for a JSON-lines log (which may hold
+    ``data:`` lines, one chunk per line, but no blank line between events)."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "sse"
+    for line in head.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(b"data:"):
+            framed = b"\n\n" in head or b"\r\n\r\n" in head or b"\r\r" in head
+            return "sse" if framed else "jsonl"
+        return "sse" if line.startswith(_SSE_FIELDS) else "jsonl"
+    return "jsonl"
 
 
 def inputs(source: Any) -> Iterator[tuple[str | None, Iterable[Any]]]:

@@ -44,7 +44,7 @@ from ._errors import (
     StreamError,
     UsageError,
 )
-from ._fold import Accumulator, FieldRule
+from ._fold import Accumulator, ChunkVariant, FieldRule
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -64,6 +64,7 @@ DEFAULT_MAX_EVENT_SIZE: Final = 64 * 1024 * 1024
 """The largest event (its data, or one line of it) the decoder holds: 64 MiB."""
 
 _READ_SIZE: Final = 1 << 16
+_loads = json_loads  # the JSON parser of data lines (orjson when installed, else json)
 _BOM: Final = b"\xef\xbb\xbf"
 
 # event kinds
@@ -71,6 +72,7 @@ MESSAGE: Final = 0  # a chunk: an event without a name or named "message"
 ERROR: Final = 1  # `event: error`, or an event with an `error:` line
 DONE: Final = 2  # data: [DONE]
 OTHER: Final = 3  # an event with another name: not a chunk
+RUN: Final = 4  # internal (SSEDecoder._feed): one-line `data: ` events, their bytes as sent
 
 Event = tuple[int, bytes, int, str | None]
 """``(kind, data, line, name)``: ``line`` is the 1-based line of the event's first data line;
@@ -194,6 +196,7 @@ class SSEDecoder:
         "_event_line",
         "_line",
         "_name",
+        "_rest",
         "_size",
         "_skip_lf",
         "_start",
@@ -215,6 +218,7 @@ class SSEDecoder:
         self._name: bytes | None = None
         self._error: list[bytes] | None = None
         self._event_line = 0
+        self._rest = b""  # the piece after a RUN, until the RUN is read (_feed with runs)
         self.cut = False
 
     @property
@@ -224,6 +228,11 @@ class SSEDecoder:
 
     def feed(self, piece: bytes) -> list[Event]:
         """Decode one piece of the body; return the events it completed."""
+        return self._feed(piece, False)
+
+    def _feed(self, piece: bytes, runs: bool) -> list[Event]:
+        # With ``runs``, a stretch of one-line ``data: `` events (what servers send) comes out as
+        # one ``RUN`` event whose data is their bytes as sent; ``_SSEFold`` walks it in place.
         if self._start:
             piece = b"".join(self._tail) + piece
             self._tail.clear()
@@ -256,6 +265,11 @@ class SSEDecoder:
                 self._skip_lf = True
             piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         events: list[Event] = []
+        if runs and b"\n\n" in piece:
+            rest = self._run(piece, events)
+            if rest is None:
+                return events  # a RUN, last: the rest of the piece waits for _resume
+            piece = rest
         if b"\n\n" in piece:
             # Fast path: cut at blank lines; an event that is one `data: ` line (what servers
             # send) is taken whole, anything else goes through the line rules.
@@ -303,6 +317,11 @@ class SSEDecoder:
                         number = self._line
             self._line = number
             piece = rest
+        self._tail_lines(piece, events)
+        return events
+
+    def _tail_lines(self, piece: bytes, events: list[Event]) -> None:
+        """The lines after the last blank line of a piece; the unterminated one waits."""
         lines = piece.split(b"\n")
         last = lines.pop()
         self._tail_size = len(last)
@@ -312,6 +331,33 @@ class SSEDecoder:
                 self._oversize(self._line + len(lines) + 1)
         if lines:
             self._lines(lines, events)
+
+    def _run(self, piece: bytes, events: list[Event]) -> bytes | None:
+        """Hand the events up to the last blank line over as one ``RUN``, unread, and return
+        ``None``: the rest of the piece then waits for :meth:`_resume`. Return what is left for
+        the line rules instead when that stretch does not start as a `data: ` event, or is
+        larger than an event may be."""
+        begin = 0
+        if self._data or self._error is not None or self._name is not None:
+            cut = piece.index(b"\n\n")
+            self._lines([*piece[:cut].split(b"\n"), b""], events)  # ends the pending event
+            begin = cut + 2
+        end = piece.rfind(b"\n\n") + 2
+        if end <= begin or end - begin > self.max_event_size:
+            return piece[begin:]
+        if not piece.startswith(b"data: ", begin):
+            return piece[begin:]
+        events.append((RUN, piece[begin:end], self._line + 1, None))
+        self._rest = piece[end:]  # holds no blank line: it does not start with a newline either
+        return None
+
+    def _resume(self, lines: int) -> list[Event]:
+        """After a ``RUN`` of ``lines`` lines was read: go on with the rest of its piece."""
+        self._line += lines
+        rest = self._rest
+        self._rest = b""
+        events: list[Event] = []
+        self._tail_lines(rest, events)
         return events
 
     def close(self) -> list[Event]:
@@ -409,10 +455,10 @@ class SSEDecoder:
 
 def _parse_json(data: bytes) -> Any:
     try:
-        return json_loads(data)
+        return _loads(data)
     except ValueError:
         # WHATWG decodes the body as UTF-8 with replacement: invalid bytes become U+FFFD
-        return json_loads(data.decode("utf-8", "replace"))
+        return _loads(data.decode("utf-8", "replace"))
 
 
 def event_chunk(kind: int, data: bytes, line: int, cut: bool) -> dict[str, Any]:
@@ -532,6 +578,319 @@ class Stream:
         return None
 
 
+# ---------------------------------------------------------------------------------------------
+# templates: the bytes of a folded chunk, with holes where its changing leaves were
+#
+# A server repeats one chunk's bytes in the next and changes only a few strings (the text, a tool
+# call's arguments, OpenAI's random ``obfuscation``), so most chunks need no full parse. Once a
+# chunk is folded, the core says which of its leaves may change in a chunk that repeats it
+# (``Accumulator.variant``: strings, and logprob lists whole); the bytes around those leaves
+# become a ``_Template``. An event whose bytes are the template's outside the holes, with a JSON
+# string in each string hole, is that chunk with new leaves: the strings of a whole batch of such
+# events are decoded by one parse of ``["...","...",...]`` (a real JSON parser, never by hand)
+# and folded by ``Accumulator.add_variants``. Anything else is parsed whole as before.
+#
+# Why that is exact: outside the holes the bytes are the template's, byte for byte, and each hole
+# holds one JSON value of the template's kind, so the event parses to the template's chunk with
+# those values, keys and numbers included. A string hole ends at its first quote not escaped
+# (after an even run of backslashes), which is where a JSON parser ends it; the text in between
+# then holds no quote that could end a string early, so the batch parse yields one string per
+# hole, in order, or fails. A logprob-list hole (its length and numbers change) must be the last
+# hole: it ends where the template's fixed tail begins, counted back from the end of the event,
+# and is parsed on its own. When a batch does not parse (a bad escape, a raw control character,
+# invalid UTF-8), its events are parsed whole, one by one, as if no template had matched.
+
+_MAX_TEMPLATES: Final = 16
+_LIST_BATCH: Final = 256  # events with logprob lists folded at a time (bounds the batch)
+_FREE_LEARNING: Final = 16  # templates learned before learning must pay off in hits
+_LABELS: Final = frozenset({"role", "finish_reason", "type", "id", "name", "index"})
+_STRUCTURE: Final = frozenset(b"{}[],")
+_NOT_STRUCTURE: Final = bytes(c for c in range(256) if c not in _STRUCTURE)
+
+
+def _string_end(buf: bytes, start: int) -> int:
+    """The index of the quote closing the JSON string whose text starts at ``start`` (the first
+    quote after an even run of backslashes), or -1."""
+    end = buf.find(b'"', start)
+    while end > 0 and buf[end - 1] == 92:  # a backslash before it: count the run
+        text = buf[start:end]
+        if (len(text) - len(text.rstrip(b"\\"))) % 2 == 0:
+            break
+        end = buf.find(b'"', end + 1)
+    return end
+
+
+def _leaf_spans(
+    data: bytes, wanted: frozenset[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], tuple[int, int, bool]] | None:
+    """Where the ``wanted`` values of the JSON text ``data`` are: ``path -> (start, end, is a
+    string)``, a string without its quotes. ``data`` was just parsed: it is valid JSON. ``None``
+    when an object repeats a key (which of the values a parser keeps is then its own choice).
+
+    The text is cut at its quotes: between two strings there is only structure (punctuation,
+    numbers, literals), read character by character.
+    """
+    parts = data.split(b'"')
+    if b"\\" in data:  # a quote after an odd run of backslashes is inside a string: rejoin
+        joined = [parts[0]]
+        i = 1
+        while i < len(parts) - 1:
+            text = parts[i]
+            while (len(text) - len(text.rstrip(b"\\"))) % 2 and i < len(parts) - 2:
+                i += 1
+                text += b'"' + parts[i]
+            joined += (text, parts[i + 1])
+            i += 2
+        parts = joined
+    try:  # every string's text at once (the keys among them), by the JSON parser
+        texts = _loads(b'["' + b'","'.join(parts[1::2]) + b'"]')
+    except ValueError:  # pragma: no cover - the text was just parsed
+        return None
+    spans: dict[tuple[Any, ...], tuple[int, int, bool]] = {}
+    stack: list[tuple[tuple[Any, ...], set[str] | None, int]] = []  # (path, keys seen, start)
+    path: tuple[Any, ...] = ()  # of the value being read
+    key_next = False
+    at = 0  # where the part starts
+    for n, part in enumerate(parts):
+        if n & 1:  # a string
+            if key_next:
+                keys = stack[-1][1]
+                text = texts[n >> 1]
+                if keys is None or text in keys:
+                    return None
+                keys.add(text)
+                path = (*stack[-1][0], text)
+                key_next = False
+            elif path in wanted:
+                spans[path] = (at, at + len(part), True)
+        else:
+            for k, c in enumerate(part.translate(None, _NOT_STRUCTURE)):
+                if c == 44:  # ','
+                    if stack[-1][1] is None:
+                        path = (*stack[-1][0], path[-1] + 1)
+                    else:
+                        key_next = True
+                elif c == 123 or c == 91:  # '{' '['
+                    start = at + _nth_structure(part, k) if path in wanted else -1
+                    if c == 123:
+                        stack.append((path, set(), start))
+                        key_next = True
+                    else:
+                        stack.append((path, None, start))
+                        path = (*path, 0)
+                else:  # '}' ']'
+                    path, _, start = stack.pop()
+                    if start >= 0:
+                        spans[path] = (start, at + _nth_structure(part, k) + 1, False)
+                    key_next = False
+        at += len(part) + 1
+    return spans
+
+
+def _nth_structure(gap: bytes, k: int) -> int:
+    """Where the ``k``-th punctuation character of ``gap`` (a text between strings) is."""
+    for i, c in enumerate(gap):
+        if c in _STRUCTURE:
+            if not k:
+                return i
+            k -= 1
+    raise AssertionError("fewer punctuation characters than counted")  # pragma: no cover
+
+
+class _Template:
+    """The SSE bytes of a folded chunk with holes for its changing leaves (see above).
+
+    ``head`` runs from ``data: `` to the first hole; ``after[i]`` is what follows string hole
+    i; with ``lists``, the last hole is a logprob list and ``tail`` is what follows it, found
+    back from the end of the event. The last piece ends with the event's blank line.
+    ``shape`` picks the walker's inline match: 1 for one string hole, 2 for one string hole and
+    a logprob list, 0 for anything else (``match``).
+    """
+
+    __slots__ = (
+        "after",
+        "after_len",
+        "fields",
+        "head",
+        "head_len",
+        "lists",
+        "next",
+        "shape",
+        "tail",
+        "tail_len",
+        "variant",
+    )
+
+    def __init__(self, head: bytes, pieces: list[bytes], variant: ChunkVariant) -> None:
+        self.variant = variant
+        self.next: _Template | None = None  # the template of the event that followed it last
+        self.head = head
+        self.head_len = len(head)
+        self.lists = bool(variant.strings) and not variant.strings[-1]
+        after = pieces[:-1] if self.lists else pieces
+        self.after = tuple((piece, len(piece)) for piece in after)
+        self.after_len = len(after[0]) if after else 0
+        self.tail = pieces[-1] if self.lists else b""
+        self.tail_len = len(self.tail)
+        self.shape = 0
+        if len(after) == 1:
+            self.shape = 2 if self.lists else 1
+            if not self.lists:
+                self.tail = after[0]  # the walker reads the one piece there
+                self.tail_len = len(after[0])
+        # what the walker's inline match reads, in one piece
+        self.fields: tuple[int, bytes, int, bytes, int, bytes, int, ChunkVariant] = (
+            self.shape,
+            head,
+            self.head_len,
+            after[0] if after else b"",
+            self.after_len,
+            self.tail,
+            self.tail_len,
+            variant,
+        )
+
+    @classmethod
+    def make(cls, data: bytes, variant: ChunkVariant) -> _Template | None:
+        """The template of a chunk's data line, or ``None`` when its holes cannot be placed."""
+        spans = _leaf_spans(data, frozenset(variant.paths))
+        if spans is None:
+            return None
+        pieces = []
+        done = 0
+        last = len(variant.paths) - 1
+        for i, (path, string) in enumerate(zip(variant.paths, variant.strings, strict=True)):
+            span = spans.get(path)
+            if span is None or span[2] is not string or span[0] < done:
+                return None
+            if not string and i != last:
+                return None  # a logprob list is found from the end of the event: last only
+            pieces.append(data[done : span[0]])
+            done = span[1]
+        pieces.append(data[done:] + b"\n\n")
+        return cls(b"data: " + pieces[0], pieces[1:], variant)
+
+    def match(self, buf: bytes, pos: int, tokens: list[bytes], lists: list[bytes]) -> int:
+        """Match the event at ``pos``: append its holes' bytes, return where the next event
+        starts; -1 (and nothing appended) when the event is not this template's."""
+        if not buf.startswith(self.head, pos):
+            return -1
+        at = pos + self.head_len
+        mark = len(tokens)
+        for after, length in self.after:
+            end = buf.find(b'"', at)
+            if buf[end - 1] == 92:  # escaped, or part of an even run of backslashes
+                end = _string_end(buf, at)
+            if end < 0 or not buf.startswith(after, end):
+                del tokens[mark:]
+                return -1
+            tokens.append(buf[at:end])
+            at = end + length
+        if self.lists:
+            # the first newline after the hole must be the blank line that ends the tail
+            end = buf.find(b"\n", at) + 2 - self.tail_len
+            if end <= at or not buf.startswith(self.tail, end):
+                del tokens[mark:]
+                return -1
+            lists.append(buf[at:end])
+            at = end + self.tail_len
+        return at
+
+
+def _repeat(run: bytes, pos: int, head: bytes, tail: bytes, tokens: list[bytes]) -> tuple[int, int]:
+    """Match events of a one-string-hole template from ``pos`` on, as long as they come;
+    return where the first other event starts and how many matched."""
+    startswith = run.startswith
+    find = run.find
+    append = tokens.append
+    skip = len(head)
+    count = 0
+    while startswith(head, pos):
+        at = pos + skip
+        end = find(b'"', at)
+        if run[end - 1] == 92 or not startswith(tail, end):  # (-1 fails: tail is 3 bytes+)
+            break
+        append(run[at:end])
+        pos = end + len(tail)
+        count += 1
+    return pos, count
+
+
+def _cycle(template: _Template) -> list[_Template] | None:
+    """The templates that follow one another from ``template`` back to it, each with one
+    string hole; ``None`` when they do not come back to it."""
+    cycle = [template]
+    step = template.next
+    while step is not None and step is not template and len(cycle) <= _MAX_TEMPLATES:
+        if step.shape != 1 or step in cycle:
+            return None
+        cycle.append(step)
+        step = step.next
+    return cycle if step is template else None
+
+
+def _repeat_cycle(
+    run: bytes, pos: int, pieces: list[tuple[bytes, bytes]], tokens: list[bytes]
+) -> tuple[int, int]:
+    """``_repeat`` for templates that take turns, each ``(head, tail)`` in the order they come
+    (choices interleaved); return where the first other event starts and how many matched."""
+    startswith = run.startswith
+    find = run.find
+    append = tokens.append
+    turns = len(pieces)
+    count = k = 0
+    while True:
+        head, tail = pieces[k]
+        if not startswith(head, pos):
+            break
+        at = pos + len(head)
+        end = find(b'"', at)
+        if run[end - 1] == 92 or not startswith(tail, end):  # (-1 fails: tail is 3 bytes+)
+            break
+        append(run[at:end])
+        pos = end + len(tail)
+        count += 1
+        k += 1
+        if k == turns:
+            k = 0
+    return pos, count
+
+
+def _repeat_lists(
+    run: bytes,
+    pos: int,
+    head: bytes,
+    middle: bytes,
+    tail: bytes,
+    tokens: list[bytes],
+    lists: list[bytes],
+    limit: int,
+) -> tuple[int, int]:
+    """``_repeat`` for a template with a string hole, then a logprob list up to the tail that
+    ends the event (the first newline after the list must be its blank line); at most
+    ``limit`` events."""
+    startswith = run.startswith
+    find = run.find
+    skip = len(head)
+    over = len(middle)
+    back = 2 - len(tail)
+    count = 0
+    while count < limit and startswith(head, pos):
+        at = pos + skip
+        end = find(b'"', at)
+        if run[end - 1] == 92 or not startswith(middle, end):
+            break
+        begin = end + over
+        stop = find(b"\n", begin) + back
+        if stop <= begin or not startswith(tail, stop):
+            break
+        tokens.append(run[at:end])
+        lists.append(run[begin:stop])
+        pos = stop + len(tail)
+        count += 1
+    return pos, count
+
+
 class _SSEFold:
     """Shared state of every SSE loop: pieces in, folded streams out.
 
@@ -539,9 +898,28 @@ class _SSEFold:
     With ``multi=True`` (the command line) a body may hold several streams one after another,
     each closed by ``[DONE]`` or by a server error; errors are collected per stream, a bad chunk
     is skipped, and finished streams wait in ``finished``.
+
+    An event that repeats a template of its stream takes the template path (see ``_Template``):
+    ``hits`` counts those events, ``misses`` the events parsed whole, ``learned`` the templates.
     """
 
-    __slots__ = ("decoder", "done", "finished", "multi", "options", "source", "stream")
+    __slots__ = (
+        "_batch",
+        "_lists",
+        "_tokens",
+        "decoder",
+        "done",
+        "finished",
+        "hits",
+        "learned",
+        "misses",
+        "multi",
+        "options",
+        "predicted",
+        "source",
+        "stream",
+        "templates",
+    )
 
     def __init__(
         self,
@@ -562,10 +940,18 @@ class _SSEFold:
         self.stream = Stream(Accumulator(**self.options))
         self.finished: list[Stream] = []
         self.done = False
+        self.templates: list[_Template] = []  # the current stream's, oldest first
+        self.predicted: _Template | None = None  # the template the next event likely repeats
+        self._batch: list[ChunkVariant] = []  # matched events not folded yet: their templates'
+        self._tokens: list[bytes] = []  # their string holes, as sent
+        self._lists: list[bytes] = []  # their logprob-list holes, as sent
+        self.hits = 0
+        self.misses = 0
+        self.learned = 0
 
     def feed(self, piece: bytes | str) -> None:
         try:
-            events = self.decoder.feed(_as_bytes(piece))
+            events = self.decoder._feed(_as_bytes(piece), True)
         except _DecodeError as exc:
             self._fatal(exc)
             return
@@ -610,40 +996,290 @@ class _SSEFold:
         self.done = True
 
     def _events(self, events: list[Event], cut: bool) -> None:
-        # the hot loop: one JSON parse and one add() per chunk; the rest is bookkeeping
-        stream = self.stream
-        add = stream.acc.add
         cut_line = events[-1][2] if cut and events else -1
         for kind, data, line, name in events:
-            if kind <= ERROR:  # MESSAGE or ERROR: a chunk for the core
-                try:
-                    chunk: Any = json_loads(data) if kind == MESSAGE else None
-                except ValueError:
-                    chunk = None
-                if type(chunk) is not dict:
-                    chunk = self._slow_chunk(stream, kind, data, line, line == cut_line)
-                    if chunk is None:
-                        continue
-                if stream.first_line is None:
-                    stream.first_line = line
-                if not stream.saw_choices and "choices" in chunk:
-                    stream.saw_choices = True
-                stream.last_line = line
-                try:
-                    add(chunk)
-                except (InvalidChunkError, StreamError) as exc:
-                    self._fail(stream, locate(exc, self.source, line))
-                    stream = self.stream  # a new one when the error ended the stream
-                    add = stream.acc.add
-            elif kind == DONE:
-                self._end()
-                stream = self.stream
-                add = stream.acc.add
-                if not self.multi:
-                    self.done = True
+            if kind == RUN:  # the last event: the decoder waits for its line count
+                lines = self._walk(data, line, False)
+                if self.done:
                     return
-            elif stream.skipped is None:
-                stream.skipped = (line, name or "")
+                try:
+                    events = self.decoder._resume(lines)
+                except _DecodeError as exc:
+                    self._fatal(exc)
+                    return
+                self._events(events, False)  # none: no blank line is left
+                return
+            elif kind == MESSAGE:
+                if b"\n" in data:  # several data lines: never a template's
+                    self._message(data, line, line == cut_line, False)
+                else:
+                    self._walk(b"data: " + data + b"\n\n", line, line == cut_line)
+            elif kind == ERROR:
+                chunk = self._slow_chunk(self.stream, ERROR, data, line, line == cut_line)
+                if chunk is not None:
+                    self._add(chunk, line)
+            elif kind == DONE:
+                self._done()
+            elif self.stream.skipped is None:
+                self.stream.skipped = (line, name or "")
+            if self.done:
+                return
+
+    def _walk(self, run: bytes, line: int, cut: bool) -> int:
+        """Fold the events of ``run`` (it ends with a blank line), the first at ``line``; return
+        how many lines it has. ``cut`` when the body ended right after the last event.
+
+        The hot loop. An event is tried against the template predicted for it (the one that
+        followed the previous event's template last time), inline when it has one string hole;
+        then against every template; else it is parsed whole, and may become a template.
+        Matched events wait in the batch, folded together before the next event parsed whole.
+        From an event that is not one ``data: `` line on, the line rules take over.
+        """
+        first = line
+        size = len(run)
+        pos = start = 0  # the batch's events are run[start:pos]
+        tokens = self._tokens
+        lists = self._lists
+        batch = self._batch
+        stream = self.stream
+        predicted = self.predicted
+        previous: _Template | None = None  # the template of the event before
+        current = None  # the template whose fields are unpacked below
+        shape = head_len = after_len = tail_len = 0
+        head = middle = tail = b""
+        variant: Any = None  # set with the fields, before any use
+        while pos < size:
+            template = predicted
+            if template is not None:
+                if template is not current:
+                    current = template
+                    shape, head, head_len, middle, after_len, tail, tail_len, variant = (
+                        template.fields
+                    )
+                if shape == 1 and template.next is not None and template.next is not template:
+                    # templates that take turns (choices interleave): a tight loop around
+                    cycle = _cycle(template)
+                    if cycle is not None:
+                        pieces = [(t.head, t.tail) for t in cycle]
+                        after, count = _repeat_cycle(run, pos, pieces, tokens)
+                        if count:
+                            variants = [t.variant for t in cycle]
+                            batch += (variants * (count // len(cycle) + 1))[:count]
+                            pos = after
+                            previous = cycle[(count - 1) % len(cycle)]
+                            predicted = previous.next
+                            continue
+                if shape and (template.next is None or template.next is template):
+                    # the template repeats itself (no other interleaves): a tight loop
+                    if shape == 1:
+                        after, count = _repeat(run, pos, head, tail, tokens)
+                    else:
+                        after, count = _repeat_lists(
+                            run, pos, head, middle, tail, tokens, lists, _LIST_BATCH - len(lists)
+                        )
+                    if count:
+                        batch += [variant] * count
+                        pos = after
+                        previous = predicted = template
+                        if len(lists) >= _LIST_BATCH:  # bounds the batch
+                            line = self._flush(run, start, pos, line, cut)
+                            start = pos
+                        continue
+                elif shape and run.startswith(head, pos):
+                    at = pos + head_len
+                    end = run.find(b'"', at)  # (-1 fails below: the pieces are 2 bytes or more)
+                    if shape == 1:  # one string hole
+                        if run[end - 1] != 92 and run.startswith(tail, end):
+                            tokens.append(run[at:end])
+                            batch.append(variant)
+                            pos = end + tail_len
+                            previous = template
+                            predicted = template.next or template
+                            continue
+                    elif run[end - 1] != 92 and run.startswith(middle, end):
+                        # a string hole, then a logprob list up to the tail ending the event
+                        start_list = end + after_len
+                        stop = run.find(b"\n", start_list) + 2 - tail_len
+                        if stop > start_list and run.startswith(tail, stop):
+                            tokens.append(run[at:end])
+                            lists.append(run[start_list:stop])
+                            batch.append(variant)
+                            pos = stop + tail_len
+                            previous = template
+                            predicted = template.next or template
+                            if len(lists) >= _LIST_BATCH:  # bounds the batch
+                                line = self._flush(run, start, pos, line, cut)
+                                start = pos
+                            continue
+            found = None
+            for candidate in self.templates:
+                after = candidate.match(run, pos, tokens, lists)
+                if after >= 0:
+                    found = candidate
+                    break
+            if found is not None:
+                batch.append(found.variant)
+                if previous is not None:
+                    previous.next = found
+                pos = after
+                previous = found
+                predicted = found.next or found
+                continue
+            # not a template's: fold the batch, then this event the long way
+            line = self._flush(run, start, pos, line, cut)
+            end = run.find(b"\n\n", pos)
+            data = run[pos + 6 : end]
+            if not run.startswith(b"data: ", pos) or b"\n" in data:
+                self.predicted = predicted
+                return line - first + self._by_the_rules(run[pos:], line)
+            pos = start = end + 2
+            if data == b"[DONE]":
+                self._done()
+                learned = None
+            else:
+                learned = self._message(data, line, cut and pos == size, True)
+            line += 2
+            if self.done:
+                return line - first
+            if self.stream is not stream:  # [DONE] or an error ended it: a new stream
+                stream = self.stream
+                predicted = learned = None
+            elif learned is not None:
+                if previous is not None:
+                    previous.next = learned
+                predicted = learned
+            previous = learned
+        self.predicted = predicted
+        return self._flush(run, start, pos, line, cut) - first
+
+    def _by_the_rules(self, block: bytes, line: int) -> int:
+        """Fold the events of ``block`` (it ends with a blank line), the first at ``line``, by
+        the line rules; return how many lines it has."""
+        decoder = SSEDecoder(self.decoder.max_event_size)  # at a blank line: nothing pending
+        decoder._start = False
+        decoder._line = line - 1
+        events: list[Event] = []
+        decoder._lines(block.split(b"\n")[:-1], events)
+        self._events(events, False)
+        return decoder._line - line + 1
+
+    def _flush(self, run: bytes, start: int, end: int, line: int, cut: bool) -> int:
+        """Fold the batch, the events of ``run[start:end]``, the first at ``line``; return the
+        line after them. Their holes are decoded by the JSON parser, the strings all at once;
+        when that fails, the events are parsed whole instead."""
+        batch = self._batch
+        if not batch:
+            return line
+        tokens = self._tokens
+        lists = self._lists
+        count = len(batch)
+        try:
+            try:
+                strings = _loads(b'["' + b'","'.join(tokens) + b'"]') if tokens else []
+                values = [_loads(raw) for raw in lists]
+            except ValueError:  # orjson's and json's errors, UnicodeDecodeError
+                strings = None
+            if type(strings) is not list or len(strings) != len(tokens):
+                batch.clear()
+                self._replay(run, start, end, line, cut)
+            else:
+                leaves = _leaves(batch, strings, values) if lists else strings
+                self._fold_batch(batch, leaves, run, start, line)
+        finally:
+            batch.clear()
+            tokens.clear()
+            lists.clear()
+        return line + 2 * count
+
+    def _fold_batch(
+        self, batch: list[ChunkVariant], leaves: list[Any], run: bytes, start: int, line: int
+    ) -> None:
+        stream = self.stream
+        done = offset = 0  # events of the batch folded or refused, and their leaves
+        while done < len(batch):
+            first = stream.acc.chunks
+            try:
+                if done:
+                    stream.acc.add_variants(batch[done:], leaves[offset:])
+                else:
+                    stream.acc.add_variants(batch, leaves)
+                break
+            except (InvalidChunkError, StreamError) as exc:
+                bad = done + (first if exc.position is None else exc.position) - first
+                self._fail(stream, locate(exc, self.source, line + 2 * bad))  # raises unless multi
+                offset += sum(len(variant.paths) for variant in batch[done : bad + 1])
+                done = bad + 1  # multi: the bad chunk is skipped, the stream goes on
+                if self.stream is not stream:  # the error ended it: the rest the long way
+                    pos = start
+                    for _ in range(done):
+                        pos = run.index(b"\n\n", pos) + 2
+                    end = start
+                    for _ in range(len(batch)):
+                        end = run.index(b"\n\n", end) + 2
+                    self._replay(run, pos, end, line + 2 * done, False)
+                    return
+        stream.last_line = line + 2 * (len(batch) - 1)
+        self.hits += len(batch)
+
+    def _replay(self, run: bytes, start: int, end: int, line: int, cut: bool) -> None:
+        """Fold the events of ``run[start:end]`` the long way (a batch that did not decode)."""
+        pos = start
+        while pos < end:
+            stop = run.find(b"\n\n", pos)
+            data = run[pos + 6 : stop]
+            if b"\n" in data:  # not one data line after all (a string with a raw newline)
+                self._by_the_rules(run[pos:end], line)
+                return
+            pos = stop + 2
+            self._message(data, line, cut and pos == len(run), False)
+            line += 2
+
+    def _message(self, data: bytes, line: int, cut: bool, learn: bool) -> _Template | None:
+        """Parse and fold one data event; return the template it became, if it did."""
+        self.misses += 1
+        chunk: Any
+        try:
+            chunk = _loads(data)
+        except ValueError:
+            chunk = None
+        parsed = type(chunk) is dict
+        if not parsed:
+            chunk = self._slow_chunk(self.stream, MESSAGE, data, line, cut)
+            if chunk is None:
+                return None
+        if not self._add(chunk, line) or not (parsed and learn):
+            return None
+        return self._learn(chunk, data)
+
+    def _add(self, chunk: dict[str, Any], line: int) -> bool:
+        stream = self.stream
+        if stream.first_line is None:
+            stream.first_line = line
+        if not stream.saw_choices and "choices" in chunk:
+            stream.saw_choices = True
+        stream.last_line = line
+        try:
+            stream.acc.add(chunk)
+        except (InvalidChunkError, StreamError) as exc:
+            self._fail(stream, locate(exc, self.source, line))
+            return False
+        return True
+
+    def _learn(self, chunk: dict[str, Any], data: bytes) -> _Template | None:
+        """The template of a chunk just folded, kept for the events that may repeat it."""
+        if self.learned >= _FREE_LEARNING + self.hits // 4 and self.misses % 32:
+            return None  # templates that do not pay off: try again now and then only
+        choices = chunk.get("choices")
+        if type(choices) is not list or len(choices) != 1 or not _carries_fragment(choices[0]):
+            return None
+        variant = self.stream.acc.variant(chunk)
+        template = _Template.make(data, variant) if variant is not None else None
+        if template is not None:
+            self.learned += 1
+            self.templates.append(template)
+            if len(self.templates) > _MAX_TEMPLATES:
+                self.templates.pop(0).next = None
+        return template
 
     def _slow_chunk(
         self, stream: Stream, kind: int, data: bytes, line: int, cut: bool
@@ -672,6 +1308,11 @@ class _SSEFold:
         if isinstance(err, StreamError):
             self._end()
 
+    def _done(self) -> None:
+        self._end()
+        if not self.multi:
+            self.done = True
+
     def _end(self) -> None:
         stream = self.stream
         empty = stream.acc.chunks == 0 and not stream.errors and stream.skipped is None
@@ -684,6 +1325,47 @@ class _SSEFold:
                     stream.errors.append(foreign)
             self.finished.append(stream)
         self.stream = Stream(Accumulator(**self.options))
+        for template in self.templates:  # made by the old stream's accumulator
+            template.next = None  # (links make cycles, which would keep the old fold alive)
+        self.templates = []
+        self.predicted = None
+
+
+def _carries_fragment(value: Any, key: Any = None) -> bool:
+    """Whether a choice brings a piece of something (text, arguments, logprobs): the chunks
+    that come in runs. A role, a finish reason, a tool call's id or name comes once."""
+    if type(value) is str:
+        return bool(value) and key not in _LABELS
+    if type(value) is dict:
+        return any(_carries_fragment(item, name) for name, item in value.items())
+    if type(value) is list:
+        return any(_carries_fragment(item, key) for item in value)
+    return False
+
+
+def _leaves(batch: list[ChunkVariant], strings: list[Any], lists: list[Any]) -> list[Any]:
+    """Each event's leaves in turn: its strings, then its logprob list."""
+    width = len(batch[0].paths)
+    if batch.count(batch[0]) == len(batch):  # one template: slices do it
+        out: list[Any] = [None] * (len(strings) + len(lists))
+        out[width - 1 :: width] = lists
+        for k in range(width - 1):
+            out[k::width] = strings[k :: width - 1]
+        return out
+    out = []
+    s = v = 0
+    for variant in batch:
+        holes = variant.strings
+        if holes and not holes[-1]:
+            n = len(holes) - 1
+            out += strings[s : s + n]
+            out.append(lists[v])
+            v += 1
+        else:
+            n = len(holes)
+            out += strings[s : s + n]
+        s += n
+    return out
 
 
 def _as_bytes(piece: Any) -> bytes:

@@ -6,7 +6,8 @@ JSON lines; errors go to stderr as ``FILE:LINE: message``. Exit status: 0 when a
 ``streamfold replay COMPLETION.json`` writes the SSE body a server would have sent.
 
 The command only opens inputs and loops: the folding is ``_LogFold`` (as ``read_log`` uses it),
-the replay is ``to_chunks`` / ``to_sse``.
+or with ``--jobs`` the process pool of ``_parallel`` (as ``fold_logs`` uses it), whose output is
+the same byte for byte; the replay is ``to_chunks`` / ``to_sse``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import argparse
 import contextlib
 import gzip
 import importlib
-import io
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -26,20 +26,21 @@ from ._convert import json_loads, to_json
 from ._errors import StreamfoldError
 from ._logs import (
     DEFAULT_WINDOW,
-    KeyFunction,
     LogResult,
     _default_key,
     _LogFold,
     file_lines,
     file_pieces,
+    open_input,
+    sniff,
 )
+from ._parallel import InputError, Options, assemble, cores, plan
 from ._replay import to_chunks, to_sse
 from ._sse import _DecodeError, preview, where
 
 __all__ = ["main"]
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
-_SSE_FIELDS: Final = (b"event:", b"id:", b"retry:", b"error:", b":")
 _PROGRESS_EVERY: Final = 4096  # lines between two progress updates
 
 
@@ -86,6 +87,15 @@ def _fold_parser(prog: str) -> argparse.ArgumentParser:
         metavar="LINES",
         help="lines to wait after a finished stream's last chunk before writing it "
         f"(default {DEFAULT_WINDOW})",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="processes to fold with: files and large byte ranges of files are read in "
+        "parallel, the output is the same (default 1; 0: every core)",
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
@@ -159,17 +169,24 @@ def _fold(args: argparse.Namespace) -> int:
             raise _Usage(f"{path}: {reason}")
         if path != "-" and os.path.isdir(path):
             raise _Usage(f"{path}: is a directory")
-    fold = _LogFold(
-        key=_field_key(args.key) if args.key else None,
-        strict=args.strict,
-        window=args.window,
-        field_rules=None,
-        normalize_finish_reason=False,
-    )
+    key = _FieldKey(args.key) if args.key else None
+    jobs = args.jobs or cores()
     with _output(args.output) as out:
         progress = _Progress.start(args.files, enabled=not args.no_progress)
         report = _Reporter(out, args.pretty, progress)
         try:
+            if jobs > 1:
+                render = "pretty" if args.pretty else "json"
+                options = Options(key=key, strict=args.strict, window=args.window, render=render)
+                _fold_parallel(args, options, jobs, report, progress)
+                return report.status
+            fold = _LogFold(
+                key=key,
+                strict=args.strict,
+                window=args.window,
+                field_rules=None,
+                normalize_finish_reason=False,
+            )
             for path in args.files:
                 try:
                     for result in _fold_input(fold, path, args.format, progress):
@@ -186,14 +203,35 @@ def _fold(args: argparse.Namespace) -> int:
         return report.status
 
 
+def _fold_parallel(
+    args: argparse.Namespace,
+    options: Options,
+    jobs: int,
+    report: _Reporter,
+    progress: _Progress | None,
+) -> None:
+    units = plan(args.files, map(_name, args.files), fmt=args.format, jobs=jobs, block_size=None)
+    items = assemble(
+        units, options, jobs=jobs, progress=None if progress is None else progress.advance
+    )
+    try:
+        for item in items:
+            if isinstance(item, InputError):  # as the loop above reports it
+                report.error(f"{item.name}: {item.error.strerror or item.error}")
+            else:
+                report(item)
+    finally:
+        items.close()  # the process pool shuts down at once, even when the reader went away
+
+
 def _fold_input(
     fold: _LogFold, path: str, fmt: str, progress: _Progress | None
 ) -> Iterator[LogResult]:
     name = _name(path)
-    with _open_input(path) as (raw, file):
+    with open_input(path) as (raw, file):
         head = file.peek(1 << 16)
         if fmt == "auto":
-            fmt = _sniff(head)
+            fmt = sniff(head)
         if progress is not None:
             progress.begin(raw)
         if fmt == "sse":
@@ -211,56 +249,22 @@ def _fold_input(
             progress.end()
 
 
-@contextlib.contextmanager
-def _open_input(path: str) -> Iterator[tuple[Any, Any]]:
-    """``(raw, file)``: the raw byte stream (for progress) and the one to read (unzipped)."""
-    if path == "-":
-        raw: Any = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
-        close = False
-    else:
-        raw = open(path, "rb")  # noqa: SIM115 - closed below
-        close = True
-    try:
-        if not hasattr(raw, "peek"):
-            raw = io.BufferedReader(raw)
-        file = raw
-        if raw.peek(2)[:2] == _GZIP_MAGIC:
-            file = gzip.GzipFile(fileobj=raw, mode="rb")
-        yield raw, file
-    finally:
-        if close:
-            raw.close()
+class _FieldKey:
+    """``--key FIELD``: the stream key from a (dotted) field of each record; an object rather
+    than a closure, so that it pickles for the worker processes of ``--jobs``."""
 
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.parts = path.split(".")
 
-def _sniff(head: bytes) -> str:
-    """``"sse"`` for an SSE capture, ``"jsonl"`` for a JSON-lines log (which may hold
-    ``data:`` lines, one chunk per line, but no blank line between events)."""
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "sse"
-    for line in head.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith(b"data:"):
-            framed = b"\n\n" in head or b"\r\n\r\n" in head or b"\r\r" in head
-            return "sse" if framed else "jsonl"
-        return "sse" if line.startswith(_SSE_FIELDS) else "jsonl"
-    return "jsonl"
-
-
-def _field_key(path: str) -> KeyFunction:
-    parts = path.split(".")
-
-    def key(record: Any) -> tuple[Any, Any] | None:
+    def __call__(self, record: Any) -> tuple[Any, Any] | None:
         value = record
-        for part in parts:
+        for part in self.parts:
             if not isinstance(value, dict) or part not in value:
-                raise _DecodeError(0, f"no field {path!r} in this record (--key)")
+                raise _DecodeError(0, f"no field {self.path!r} in this record (--key)")
             value = value[part]
         found = _default_key(record)
         return None if found is None else (value, found[1])
-
-    return key
 
 
 def _name(path: str) -> str:
@@ -289,11 +293,14 @@ class _Reporter:
         self.progress = progress
         self.status = 0
 
-    def __call__(self, result: LogResult) -> None:
-        for err in result.errors:
-            self.error(str(err))
-        if result.ok and result.completion is not None:
-            self.out.write(to_json(result.completion, pretty=self.pretty) + "\n")
+    def __call__(self, result: LogResult | str) -> None:
+        if isinstance(result, str):  # --jobs: a worker wrote the JSON
+            self.out.write(result + "\n")
+        else:
+            for err in result.errors:
+                self.error(str(err))
+            if result.ok and result.completion is not None:
+                self.out.write(to_json(result.completion, pretty=self.pretty) + "\n")
         if self.progress is not None:
             self.progress.streams += 1
 
@@ -340,6 +347,11 @@ class _Progress:
             dynamic_ncols=True,
         )
         return cls(bar, tqdm)
+
+    def advance(self, size: int) -> None:
+        """``--jobs``: an input, or a range of one, is done."""
+        self.bar.set_postfix(streams=self.streams, refresh=False)
+        self.bar.update(size)
 
     def begin(self, raw: Any) -> None:
         self.raw = raw

@@ -1,0 +1,975 @@
+"""Logs folded on all the cores of one machine: files and byte ranges of files, in parallel.
+
+Theory of operation
+-------------------
+``read_log`` reads one log line after line. Its output is a function of the lines alone, and this
+module computes that same function in pieces: the log (its files, in order) is cut into *units*
+(a file, or a byte range of a large plain file: a range starts after the first newline at or after
+its offset, so every line belongs to exactly one unit), each unit is read in a worker process, and
+the parent puts the pieces together in unit order, giving the results ``read_log`` gives, in its
+order, with its errors.
+
+What a worker sends back (``fold_lines``). It reads its lines with ``line_parser``, the reading
+``read_log`` uses, and folds the chunks of each stream key into *segments*: runs of consecutive
+chunks of one key, each folded into a :class:`PartialFold` whose range is global (the unit number
+shifted left by 40 bits, plus the line number in the unit: one increasing integer over the log).
+A worker does not know what came before its unit, so it cannot tell where the single-process run
+would close a stream; it cuts a segment wherever a stream *may* close, and leaves the decision to
+the parent:
+
+* after the include_usage chunk, or a chunk carrying a server error (a stream always ends there);
+* after a chunk the core refused (its error message and ``completion`` depend on the chunks of
+  the stream before it, which the parent has);
+* before a chunk that comes more than ``window`` lines after the previous chunk of its key, when
+  that one had choices (the only place where the window can close a stream: see below);
+* at the end of the unit.
+
+With each segment go its first and last line, how its last chunk ended (``chunk_kind`` or an
+error), and the choice state needed to decide when the stream became *complete* (every choice
+finished): the choice indexes seen and finished, at each chunk where a choice finishes and at the
+end. Lines that belong to no stream go as (line, message).
+
+What the parent does (``_Assembler``). It walks the units in order, and in each the events sorted
+by line (a segment's start, a segment's end, a bad line), with global line numbers (ticks) from
+the line counts of the units before. It keeps the state ``_LogFold`` keeps (the open streams in a
+dict, in the order they opened) and makes the same decisions at the same ticks:
+
+* a segment's start joins the open stream of its key, or opens a new one (a key seen again after
+  its stream closed starts a new stream, as in ``read_log``);
+* a segment's end adds the segment to its stream; the stream is emitted there when the last chunk
+  was the usage chunk or a server error; a refused chunk becomes a located error whose position and
+  completion come from the stream merged so far;
+* the window. ``read_log`` emits a finished stream when no chunk of it came within ``window``
+  lines of its last chunk, provided that last chunk had choices and the stream was complete after
+  it; it does so when it reads line ``last + window + 1``, before that line, and at most one stream
+  can expire per line. Within a segment no two chunks of a key are more than ``window`` lines apart
+  after a chunk with choices, so an expiry can only follow a segment's end: the parent schedules it
+  there (``last + window + 1``), cancels it when the next segment of the stream starts earlier, and
+  fires every due expiry before each event and at the end of each unit (a line exists there), as
+  ``read_log`` does at each line. Completeness is the one thing a worker cannot see: it is decided
+  in order from the choice states, as ``Accumulator.is_complete`` decides it on the whole stream
+  (a choice is finished once any of its chunks carried a finish reason).
+* the end of the log emits the streams still open, in the order they opened.
+
+A stream's completion is the merge of its segments (``PartialFold.merge``'s rules, in range
+order, gaps allowed: the lines of other streams lie between).
+
+Most streams begin and end inside one unit, and for them the worker does the parent's work itself
+(``_finish_here``): it runs the same ``_Assembler`` over its own unit as if nothing came before,
+and sends the completion of each stream that ends inside the unit without an error, ready (or as
+JSON text for the command line), instead of its pieces. The guess holds unless the key of the
+stream's first segment was still open when that segment began in the parent (the stream began in
+an earlier unit): from that segment on, every decision about the stream depends only on its own
+segments and on line distances, which the worker has. The parent sees a failed guess at that
+segment's start, and merges the pieces instead; for the streams whose guess can fail, the worker
+also sends where their lines are in the file (or the lines, from a gzip file), which the parent
+reads and folds again only then (sending the folds cost the workers more than that). The guess
+is sure for a stream that follows, in the unit, a stream of the same key closed by its usage chunk
+or an error (or one whose guess was sure and that the window closed): those send nothing more.
+(Unpickling the pieces of every stream and building every completion in the parent cost it about
+half of the single-process work, and the parent was the bottleneck.)
+
+SSE captures (found per file, as the command line does) and gzip files are whole units; an SSE
+capture gives its results directly, at its place.
+
+The one case where the pieces differ from the single run is a stream whose chunks mix the chat and
+the legacy text shapes across a cut: the merge refuses it (``PartialMergeError``), and the parent
+reports it as an error of that stream instead of raising.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import pickle
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from attrs import define, field, frozen
+
+from ._convert import to_json
+from ._errors import (
+    InvalidChunkError,
+    PartialMergeError,
+    StreamError,
+    StreamfoldError,
+    UsageError,
+)
+from ._fold import Accumulator, FieldRule, PartialFold, _merge_into
+from ._logs import (
+    CHOICES,
+    CLOSE,
+    DEFAULT_WINDOW,
+    FINISH,
+    KeyFunction,
+    LogResult,
+    _LogFold,
+    _path_lines,
+    _ReadError,
+    chunk_kind,
+    file_lines,
+    file_pieces,
+    line_parser,
+    open_input,
+    orphan_result,
+    sniff,
+    stream_result,
+)
+from ._sse import _DecodeError, locate
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from multiprocessing.context import BaseContext
+
+__all__ = ["fold_logs"]
+
+SHIFT: Final = 40
+"""A global position is ``unit << SHIFT | line``: one increasing integer over the whole log."""
+
+# how a segment's last chunk ended, past chunk_kind's IDLE, CLOSE, CHOICES and FINISH
+INVALID: Final = 4  # the core refused the chunk (InvalidChunkError)
+FAILED: Final = 5  # the chunk carried a server error (StreamError): the stream ends
+
+# events of a unit, in line order; at one line: a segment starts before it ends
+ORPHAN: Final = 0  # (line, ORPHAN, message): a line that belongs to no stream
+START: Final = 1  # (line, START, segment number)
+END: Final = 2  # (line, END, segment number)
+READ_ERROR: Final = 3  # (lines read, READ_ERROR, message): the input could not be read further
+
+_MIN_BLOCK: Final = 1 << 20
+_MAX_BLOCK: Final = 64 << 20
+
+ChoiceState = tuple[frozenset[int], frozenset[int]]
+
+
+# ---------------------------------------------------------------------------------------------
+# the worker side: lines -> segments
+
+
+class Segment:
+    """Consecutive chunks of one stream key in one unit, folded (what a worker sends back)."""
+
+    __slots__ = (
+        "acc",
+        "checks",
+        "choices",
+        "end",
+        "error",
+        "final",
+        "finished",
+        "first",
+        "index",
+        "key",
+        "last",
+        "lines",
+        "members",
+        "partial",
+    )
+
+    def __init__(self, key: Any, index: int, first: int, acc: Accumulator) -> None:
+        self.key = key
+        self.index = index  # its number in the unit
+        self.first = first  # line numbers in the unit, of its first and last chunk
+        self.last = first
+        self.acc: Accumulator | None = acc  # while open; the partial fold once closed
+        # the fold; or, when the worker finished the stream on a guess, its lines to fold again
+        # should the guess fail (cheaper to send than the fold); None when the guess is sure
+        self.partial: PartialFold | Refold | None = None
+        self.lines: list[Any] = []  # the segment's lines, while the worker needs them
+        self.end = CHOICES  # how the last chunk ended: chunk_kind, INVALID or FAILED
+        self.error: InvalidChunkError | StreamError | None = None  # of the last chunk
+        # the choice state at each chunk where a choice finished (where read_log asks
+        # is_complete), then at the end: (indexes seen, indexes finished)
+        self.checks: list[ChoiceState] = []
+        self.choices: frozenset[int] = frozenset()
+        self.finished: frozenset[int] = frozenset()
+        # on the first segment of a stream the worker finished (_finish_here): its completion
+        # (or JSON text) and how many segments it has
+        self.final: Any = None
+        self.members = 0
+
+    def close(self, base: int) -> None:
+        acc = self.acc
+        assert acc is not None
+        self.choices, self.finished = _choice_state(acc)
+        self.partial = PartialFold(acc, base + self.first, base + self.last + 1)
+        self.acc = None
+
+    # Sent as a tuple: thousands of segments go to the parent per unit, and pickling each one's
+    # slots as a dict cost as much as a tenth of folding them.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _segment, (
+            self.key,
+            self.index,
+            self.first,
+            self.last,
+            self.end,
+            self.error,
+            self.checks,
+            self.choices,
+            self.finished,
+            self.partial,
+            self.final,
+            self.members,
+        )
+
+
+def _segment(
+    key: Any,
+    index: int,
+    first: int,
+    last: int,
+    end: int,
+    error: InvalidChunkError | StreamError | None,
+    checks: list[ChoiceState],
+    choices: frozenset[int],
+    finished: frozenset[int],
+    partial: PartialFold | Refold | None,
+    final: Any,
+    members: int,
+) -> Segment:
+    seg = Segment.__new__(Segment)
+    seg.key, seg.index, seg.first, seg.last, seg.end, seg.error = (
+        key,
+        index,
+        first,
+        last,
+        end,
+        error,
+    )
+    seg.checks, seg.choices, seg.finished = checks, choices, finished
+    seg.partial, seg.final, seg.members = partial, final, members
+    seg.acc, seg.lines = None, []
+    return seg
+
+
+_STATES: dict[ChoiceState, ChoiceState] = {}
+
+
+def _choice_state(acc: Accumulator) -> ChoiceState:
+    # the core keeps no public view of its choices; is_complete is this, on one stream
+    choices = acc._choices
+    finished = [i for i, state in choices.items() if state.finish_reason is not None]
+    state = frozenset(choices), frozenset(finished)
+    # one object per state (a pickle writes an object it has seen as a reference)
+    if len(_STATES) > 1024:
+        _STATES.clear()
+    return _STATES.setdefault(state, state)
+
+
+@define
+class UnitResult:
+    """What a worker sends back for one unit."""
+
+    lines: int = 0  # lines read
+    events: list[tuple[int, int, Any]] = field(factory=list)  # sorted by (line, kind)
+    segments: list[Segment] = field(factory=list)
+    results: list[LogResult] = field(factory=list)  # an SSE capture's streams, in order
+    error: OSError | None = None  # the input could not be opened
+
+
+def fold_lines(
+    lines: Iterable[Any],
+    parse: Callable[[Any], tuple[Any, Any] | None],
+    *,
+    window: int | None,
+    base: int,
+    field_rules: Mapping[str, FieldRule] | None,
+    keep_lines: bool = False,
+    offsets: _RangeLines | None = None,
+) -> UnitResult:
+    """Fold the lines of one unit into segments (see the theory of operation); with
+    ``keep_lines``, each segment keeps its lines (for ``_finish_here``), or where they start in
+    the file when ``offsets`` reads them."""
+    segments: list[Segment] = []
+    events: list[tuple[int, int, Any]] = []
+    open_: dict[Any, Segment] = {}
+    number = 0
+    try:
+        for raw in lines:
+            number += 1
+            try:
+                got = parse(raw)
+            except _DecodeError as exc:
+                events.append((number, ORPHAN, exc.message))
+                continue
+            if got is None:
+                continue
+            key, chunk = got
+            seg = open_.get(key)
+            if (
+                seg is not None
+                and window is not None
+                and number - seg.last > window
+                and seg.end >= CHOICES  # open segments end in IDLE, CHOICES or FINISH
+            ):
+                # read_log may close the stream in this gap: leave the decision to the parent
+                del open_[key]
+                seg.close(base)
+                events.append((seg.last, END, seg.index))
+                seg = None
+            if seg is None:
+                acc = Accumulator(field_rules=field_rules)
+                # a segment fold: tool-call routing waits for the merge (it needs the past)
+                acc._segment = True
+                seg = open_[key] = Segment(key, len(segments), number, acc)
+                segments.append(seg)
+                events.append((number, START, seg.index))
+            else:
+                acc = seg.acc  # type: ignore[assignment]
+            seg.last = number
+            if keep_lines:
+                seg.lines.append(raw if offsets is None else offsets.offset)
+            try:
+                acc.add(chunk)
+            except InvalidChunkError as exc:
+                seg.end = INVALID
+                seg.error = exc
+            except StreamError as exc:
+                seg.end = FAILED
+                seg.error = exc
+            else:
+                kind = seg.end = chunk_kind(chunk)
+                if kind == FINISH:
+                    state = _choice_state(acc)
+                    if not seg.checks or seg.checks[-1] != state:
+                        seg.checks.append(state)
+                if kind != CLOSE:
+                    continue
+            # the segment ends here: the stream closes (usage, server error), or the parent
+            # needs the fold so far to place the error
+            if seg.error is not None:
+                seg.error.completion = None  # the parent builds it from the whole stream
+            del open_[key]
+            seg.close(base)
+            events.append((number, END, seg.index))
+    except _ReadError as exc:
+        events.append((number, READ_ERROR, str(exc)))
+    for seg in open_.values():
+        seg.close(base)
+        events.append((seg.last, END, seg.index))
+    events.sort(key=_event_order)
+    return UnitResult(lines=number, events=events, segments=segments)
+
+
+def _event_order(event: tuple[int, int, Any]) -> tuple[int, int]:
+    return event[0], event[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# units
+
+
+@frozen
+class Unit:
+    """A piece of the log one worker reads: a whole input, or a byte range of a plain file."""
+
+    index: int
+    input: int  # the input's number: line numbers go on over the ranges of one input
+    path: str  # what to open ("-": standard input)
+    name: str  # the source named in results and errors
+    fmt: str  # "jsonl", "sse" or "auto" (detected as the command line does)
+    start: int = 0  # byte offset: the range starts after the first newline at or after it
+    stop: int | None = None  # the last offset a line of the range may start at; None: whole
+    size: int = 0  # bytes of the input this unit stands for (progress)
+    error: OSError | None = None  # the input could not be opened when the work was planned
+
+
+@frozen
+class Options:
+    """How every unit is folded (sent to the workers with each unit)."""
+
+    key: KeyFunction | None = None
+    strict: bool = False
+    window: int | None = DEFAULT_WINDOW
+    field_rules: Mapping[str, FieldRule] | None = None
+    render: str | None = None  # "json" or "pretty": send finished completions as JSON text
+
+
+def plan(
+    paths: Iterable[str], names: Iterable[str], *, fmt: str, jobs: int, block_size: int | None
+) -> list[Unit]:
+    """Cut the inputs into units, in log order."""
+    found: list[tuple[str, str, str, int, bool, OSError | None]] = []
+    total = 0
+    for path, name in zip(paths, names, strict=True):
+        if path == "-":
+            found.append((path, name, fmt, 0, False, None))
+            continue
+        try:
+            with open_input(path) as (raw, file):
+                size = os.fstat(raw.fileno()).st_size
+                kind = fmt
+                splittable = file is raw  # a gzip file is read whole
+                if splittable and kind == "auto":
+                    kind = sniff(file.peek(1 << 16))
+                splittable = splittable and kind == "jsonl"
+        except OSError as exc:
+            found.append((path, name, fmt, 0, False, exc))
+            continue
+        found.append((path, name, kind, size, splittable, None))
+        total += size if splittable else 0
+    given = block_size is not None
+    if block_size is None:  # about four ranges per process, for an even share of the work
+        block_size = min(_MAX_BLOCK, max(_MIN_BLOCK, total // (4 * max(1, jobs))))
+    units: list[Unit] = []
+    for number, (path, name, kind, size, splittable, error) in enumerate(found):
+        if not splittable or size <= block_size:
+            stop = size - 1 if splittable else None
+            units.append(Unit(len(units), number, path, name, kind, 0, stop, size, error))
+            continue
+        # ranges of equal size: no more than block_size bytes when it was given, else about it
+        count = -(-size // block_size) if given else max(1, round(size / block_size))
+        step = -(-size // count)
+        for offset in range(0, size, step):
+            # a line may start at `stop` (the next range skips it); the last range ends with the
+            # file as it was planned (a log still being written grows past it)
+            end = min(offset + step, size)
+            stop = end if end < size else size - 1
+            units.append(Unit(len(units), number, path, name, kind, offset, stop, end - offset))
+    return units
+
+
+def fold_unit(unit: Unit, options: Options) -> UnitResult:
+    """Read one unit (in a worker process, or in the parent for standard input)."""
+    if unit.error is not None:
+        return UnitResult(error=unit.error)
+    parse = line_parser(options.key)
+    base = unit.index << SHIFT
+    try:
+        if unit.stop is not None:
+            lines = _RangeLines(unit.path, unit.start, unit.stop)
+            result = fold_lines(
+                lines,
+                parse,
+                window=options.window,
+                base=base,
+                field_rules=options.field_rules,
+                keep_lines=True,
+                offsets=lines,
+            )
+            return _finish_here(unit, result, options, unit.path)
+        with open_input(unit.path) as (_, file):
+            head = file.peek(1 << 16)  # as the command line does, for the same errors
+            fmt = sniff(head) if unit.fmt == "auto" else unit.fmt
+            if fmt == "sse":
+                fold = _LogFold(
+                    key=options.key,
+                    strict=options.strict,
+                    window=options.window,
+                    field_rules=options.field_rules,
+                    normalize_finish_reason=False,
+                )
+                return UnitResult(results=list(fold.sse(file_pieces(file), unit.name)))
+            result = fold_lines(
+                file_lines(file),
+                parse,
+                window=options.window,
+                base=base,
+                field_rules=options.field_rules,
+                keep_lines=True,
+            )
+            return _finish_here(unit, result, options, None)
+    except OSError as exc:
+        return UnitResult(error=exc)
+
+
+class _RangeLines:
+    """The lines of a byte range: those starting after the first newline at or after ``start``
+    (at 0 for the first range) and at or before ``stop``. ``offset`` is where the line last
+    given starts in the file."""
+
+    def __init__(self, path: str, start: int, stop: int) -> None:
+        self.path = path
+        self.start = start
+        self.stop = stop
+        self.offset = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        stop = self.stop
+        with open(self.path, "rb") as file:
+            try:
+                if self.start:
+                    file.seek(self.start)
+                    file.readline()
+                position = file.tell()
+                for line in file:
+                    if position > stop:
+                        return
+                    self.offset = position
+                    position += len(line)
+                    yield line
+            except OSError as exc:
+                raise _ReadError(f"cannot read further: {exc}") from exc
+
+
+def _range_lines(path: str, start: int, stop: int) -> Iterator[bytes]:
+    return iter(_RangeLines(path, start, stop))
+
+
+# ---------------------------------------------------------------------------------------------
+# the parent side: segments -> the results of the single-process run, in its order
+
+
+@define
+class InputError:
+    """An input that could not be opened or read: the command line reports it and goes on."""
+
+    name: str
+    error: OSError
+
+
+class _Stream:
+    """One stream of the single-process run (a key may have several, one after another)."""
+
+    __slots__ = (
+        "certain",
+        "choices",
+        "complete",
+        "count",
+        "emitted",
+        "errors",
+        "expiry",
+        "final",
+        "finished",
+        "first_line",
+        "head",
+        "key",
+        "last_line",
+        "last_source",
+        "members",
+        "parts",
+        "source",
+    )
+
+    def __init__(self, key: Any, source: str, line: int, head: Segment) -> None:
+        self.key = key
+        self.source = source
+        self.first_line = line
+        self.last_source = source
+        self.last_line = line
+        self.head = head  # its first segment
+        self.parts: list[PartialFold | Refold | None] = []
+        self.errors: list[StreamfoldError] = []
+        self.choices: frozenset[int] = frozenset()
+        self.finished: frozenset[int] = frozenset()
+        self.complete = False
+        self.expiry: int | None = None  # the tick before which read_log would emit it
+        self.emitted = False
+        self.count = 0  # segments so far
+        self.final: Any = head.final  # what the worker made of it, if it finished it
+        self.members = head.members
+        self.certain = False  # (in a worker) surely not the continuation of an earlier stream
+
+
+class _Assembler:
+    """Puts the units' segments together into ``read_log``'s results, in its order.
+
+    In the parent, over every unit in order. In a worker (``speculate=True``), over its one unit
+    as if nothing came before: the streams it emits are those the worker can finish.
+    """
+
+    def __init__(self, options: Options, *, speculate: bool = False) -> None:
+        self.strict = options.strict
+        self.window = options.window
+        self.render = options.render
+        self.field_rules = options.field_rules
+        self.parse = line_parser(options.key)
+        self.speculate = speculate
+        self.open: dict[Any, _Stream] = {}  # in the order the streams opened, as read_log's
+        self.due: list[tuple[int, int, _Stream]] = []  # (expiry tick, order, stream)
+        self.scheduled = 0
+        self.tick = 0  # lines of the units already assembled
+        self.lines: dict[int, int] = {}  # lines already assembled, per input
+        self.settled: set[Any] = set()  # (in a worker) keys whose last stream surely ended
+        self.streams: list[_Stream | None] = []  # the stream of each segment of the unit
+
+    def unit(self, unit: Unit, result: UnitResult) -> Iterator[LogResult | str]:
+        """The results that come out while ``read_log`` reads this unit."""
+        source = unit.name
+        base = self.tick
+        offset = self.lines.get(unit.input, 0)  # line numbers go on over an input's ranges
+        segments = result.segments
+        streams: list[_Stream | None] = [None] * len(segments)
+        self.streams = streams
+        due = self.due
+        for line, kind, payload in result.events:
+            if due and due[0][0] <= base + line:
+                yield from self._expire(base + line)
+            if kind == START:
+                seg = segments[payload]
+                stream = self.open.get(seg.key)
+                if stream is None:
+                    stream = self.open[seg.key] = _Stream(seg.key, source, offset + line, seg)
+                    stream.certain = seg.key in self.settled
+                else:
+                    stream.expiry = None  # a chunk came: the window starts again
+                streams[payload] = stream
+            elif kind == END:
+                seg = segments[payload]
+                stream = streams[payload]
+                assert stream is not None
+                if self._end(stream, seg, source, offset + line, base + line):
+                    yield self._emit(stream)
+            elif kind == ORPHAN:
+                yield orphan_result(payload, source, offset + line)
+            else:  # READ_ERROR, after the last line read
+                yield orphan_result(payload, source, offset + line + 1)
+        yield from self._expire(base + result.lines)
+        self.tick = base + result.lines
+        self.lines[unit.input] = offset + result.lines
+        yield from result.results
+
+    def finish(self) -> Iterator[LogResult | str]:
+        """The log ended: the streams still open, in the order they opened."""
+        self.due.clear()
+        for stream in list(self.open.values()):
+            yield self._emit(stream)
+
+    def _end(self, stream: _Stream, seg: Segment, source: str, line: int, tick: int) -> bool:
+        """A segment of the stream ends: True when the stream ends with it."""
+        stream.parts.append(seg.partial)
+        stream.count += 1
+        stream.last_source = source
+        stream.last_line = line
+        if not stream.complete:
+            # read_log asks is_complete at each chunk where a choice finishes: all the choices
+            # seen so far have finished (in this segment or an earlier one)
+            for choices, finished in seg.checks:
+                if choices | stream.choices <= finished | stream.finished:
+                    stream.complete = True
+                    break
+            stream.choices |= seg.choices
+            stream.finished |= seg.finished
+        if seg.error is not None:
+            merged = self._merged(stream, source, line)
+            stream.errors.append(_located(seg.error, merged, source, line))
+        if seg.end == CLOSE or seg.end == FAILED:
+            if self.speculate:  # the next stream of this key surely starts anew
+                self.settled.add(stream.key)
+            return True
+        if seg.end in (CHOICES, FINISH) and stream.complete and self.window is not None:
+            expiry = stream.expiry = tick + self.window + 1
+            self.scheduled += 1
+            heapq.heappush(self.due, (expiry, self.scheduled, stream))
+        return False
+
+    def _expire(self, tick: int) -> Iterator[LogResult | str]:
+        """read_log reached line ``tick``: the streams whose window ran out before it."""
+        due = self.due
+        while due and due[0][0] <= tick:
+            expiry, _, stream = heapq.heappop(due)
+            if stream.expiry == expiry and not stream.emitted:
+                if self.speculate:  # an earlier stream may have changed when it ended
+                    (self.settled.add if stream.certain else self.settled.discard)(stream.key)
+                yield self._emit(stream)
+
+    def _merged(self, stream: _Stream, source: str, line: int) -> PartialFold:
+        parts = [self._loaded(part) for part in stream.parts]
+        try:
+            merged = merge_in_order(parts)
+        except PartialMergeError:  # chat and text chunks in one stream: see the top
+            merged = parts[0]
+            for part in parts[1:]:
+                try:
+                    merged = merged.merge(part, gaps=True)
+                except PartialMergeError as exc:
+                    refused = InvalidChunkError(f"stream {stream.key!r}: {exc.message}")
+                    stream.errors.append(locate(refused, source, line))
+        stream.parts = [merged]
+        return merged
+
+    def _loaded(self, part: PartialFold | Refold | None) -> PartialFold:
+        if isinstance(part, Refold):  # a worker's guess failed: fold its lines again, here
+            acc = Accumulator(field_rules=self.field_rules)
+            acc._segment = True
+            for raw in part.lines():
+                got = self.parse(raw)
+                assert got is not None  # (these lines held chunks of a stream without errors)
+                acc.add(got[1])
+            return PartialFold(acc, part.start, part.end)
+        if part is None:
+            raise AssertionError("the pieces of a stream the worker finished were not sent")
+        return part
+
+    def _emit(self, stream: _Stream) -> LogResult | str:
+        stream.emitted = True
+        del self.open[stream.key]
+        if stream.final is not None:  # the worker finished it: the guess held (see the top)
+            if stream.count != stream.members:
+                raise AssertionError(f"stream {stream.key!r}: the worker's guess failed")
+            if self.render is not None:
+                return str(stream.final)  # the JSON text, ready to write
+            completion, chunks = stream.final
+            return LogResult(
+                key=stream.key,
+                completion=completion,
+                source=stream.source,
+                line=stream.first_line,
+                chunks=chunks,
+            )
+        merged = self._merged(stream, stream.last_source, stream.last_line)
+        stream.parts = []
+        result = stream_result(
+            merged,
+            stream.errors,
+            key=stream.key,
+            strict=self.strict,
+            source=stream.source,
+            first_line=stream.first_line,
+            last_source=stream.last_source,
+            last_line=stream.last_line,
+        )
+        if self.speculate and result.ok:
+            assert result.completion is not None
+            head = stream.head
+            head.members = stream.count
+            if self.render is not None:
+                head.final = to_json(result.completion, pretty=self.render == "pretty")
+            else:
+                head.final = (result.completion, result.chunks)
+        return result
+
+
+class Refold(NamedTuple):
+    """The lines of a segment, for the parent to fold again (see ``Segment.partial``): where they
+    start in the file ``path`` (a range of a plain file); or, without a path (a gzip file,
+    standard input), the lines themselves, joined in one ``bytes`` (one object to pickle), each
+    but the input's last ending with its newline."""
+
+    start: int
+    end: int
+    path: str | None
+    lines_or_offsets: bytes | list[int]
+
+    def lines(self) -> list[bytes]:
+        found = self.lines_or_offsets
+        if isinstance(found, bytes):
+            pieces = found.split(b"\n")
+            last = pieces.pop()
+            return [piece + b"\n" for piece in pieces] + ([last] if last else [])
+        assert self.path is not None
+        with open(self.path, "rb") as file:
+            out = []
+            for offset in found:
+                file.seek(offset)
+                out.append(file.readline())
+            return out
+
+
+def _finish_here(unit: Unit, result: UnitResult, options: Options, path: str | None) -> UnitResult:
+    """Finish in the worker the streams that end in this unit (see the top); keep for the
+    parent what it may need."""
+    assembler = _Assembler(options, speculate=True)
+    for _ in assembler.unit(unit, result):
+        pass
+    for seg, stream in zip(result.segments, assembler.streams, strict=True):
+        assert stream is not None
+        if stream.head.final is not None:
+            if stream.certain:
+                seg.partial = None  # the parent will surely use the completion
+            elif isinstance(seg.partial, PartialFold):
+                found = seg.lines if path is not None else b"".join(seg.lines)
+                seg.partial = Refold(seg.partial.start, seg.partial.end, path, found)
+        seg.lines = []
+    return result
+
+
+def merge_in_order(parts: list[PartialFold]) -> PartialFold:
+    """Merge the partial folds of one stream, given in range order, gaps allowed: what
+    ``merge_partials(parts, gaps=True)`` gives, in one pass.
+
+    ``PartialFold.merge`` deep-copies its first operand at each merge (about a millisecond for a
+    stream of twenty chunks here, more than folding them), so a stream cut in two cost the parent
+    more than the worker saved. Merging every part into one fresh fold is what
+    ``PartialFold.completion`` does with one part: the core's ``_merge_into`` copies what it takes,
+    so the parts stay unchanged. (A core ``merge_partials`` doing this would retire this code.)
+    """
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    acc = Accumulator(field_rules=first._acc._rules)
+    acc._segment = True  # tool-call fragments stay in their log, as merge() keeps them
+    end = first.start
+    for part in parts:
+        if part.start < end:
+            raise PartialMergeError(
+                f"partial folds overlap: [{part.start}, {part.end}) starts before {end}",
+                ranges=[(p.start, p.end) for p in parts],
+            )
+        _merge_into(acc, part._acc)
+        end = part.end
+    return PartialFold(acc, first.start, end)
+
+
+def _located(
+    error: InvalidChunkError | StreamError, merged: PartialFold, source: str | None, line: int
+) -> StreamfoldError:
+    """The error ``read_log`` reports for a chunk of a stream, from the worker's error (which
+    counts chunks from the segment's start) and the stream merged up to that chunk."""
+    position = merged.chunks - 1  # the chunk is the last ``merged`` counts
+    message = error.message
+    local = f"chunk {error.position}: "
+    if message.startswith(local):
+        message = f"chunk {position}: {message[len(local) :]}"
+    completion = merged.completion()
+    if isinstance(error, StreamError):
+        core: InvalidChunkError | StreamError = StreamError(
+            message, error=error.error, position=position, completion=completion
+        )
+    else:
+        core = InvalidChunkError(
+            message, path=error.path, position=position, completion=completion, chunk=error.chunk
+        )
+    return locate(core, source, line)
+
+
+# ---------------------------------------------------------------------------------------------
+# running the units
+
+
+def assemble(
+    units: list[Unit],
+    options: Options,
+    *,
+    jobs: int,
+    progress: Callable[[int], None] | None = None,
+) -> Generator[LogResult | str | InputError, None, None]:
+    """Fold the units (on ``jobs`` processes; 1: here) and yield the results in log order."""
+    assembler = _Assembler(options)
+    for unit, result in _run(units, options, jobs):
+        if result.error is not None:
+            yield InputError(unit.name, result.error)
+        else:
+            yield from assembler.unit(unit, result)
+        if progress is not None:
+            progress(unit.size)
+    yield from assembler.finish()
+
+
+def _run(units: list[Unit], options: Options, jobs: int) -> Iterator[tuple[Unit, UnitResult]]:
+    remote = [unit for unit in units if unit.path != "-" and unit.error is None]
+    if jobs <= 1 or len(remote) <= 1:  # nothing to share: no pool to start
+        for unit in units:
+            yield unit, fold_unit(unit, options)
+        return
+    # imported here: `import streamfold` stays free of the process machinery (10 ms)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context: BaseContext
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        # not fork: forking a process that has threads may deadlock (and warns from Python
+        # 3.12 on), and forked workers flush copies of the parent's unwritten output at exit
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])  # each worker starts with streamfold loaded
+    else:
+        context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
+        ahead: deque[tuple[Unit, Future[UnitResult] | None]] = deque()
+        pending = iter(units)
+
+        def submit() -> None:
+            unit = next(pending, None)
+            if unit is None:
+                return
+            if unit.path == "-" or unit.error is not None:  # read here, in its turn
+                ahead.append((unit, None))
+            else:
+                ahead.append((unit, pool.submit(fold_unit, unit, options)))
+
+        for _ in range(jobs + 1):  # one unit waiting per process: memory stays bounded
+            submit()
+        while ahead:
+            unit, work = ahead.popleft()
+            submit()
+            yield unit, (fold_unit(unit, options) if work is None else work.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the public entry point
+
+
+def fold_logs(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    jobs: int = 1,
+    key: KeyFunction | None = None,
+    strict: bool = False,
+    window: int | None = DEFAULT_WINDOW,
+    field_rules: Mapping[str, FieldRule] | None = None,
+    block_size: int | None = None,
+) -> Generator[LogResult, None, None]:
+    """Yield the results of :func:`read_log` over log files, folded on ``jobs`` processes.
+
+    ``paths`` is a path or a list of paths (here a ``str`` is a path), read as one log in the
+    order given; gzip files are read transparently. The results are those ``read_log`` gives for
+    the same files (as ``pathlib`` paths), in the same order, with the same errors: the files and
+    byte ranges of ``block_size`` bytes of the plain ones (default: from the total size, 1 to 64
+    MiB) are read in parallel, each stream folded in pieces that are merged at the end.
+
+    ``jobs``: 1 (the default) reads here, in this process; 0 uses every core. With several
+    processes, ``key`` and ``field_rules`` must be picklable (a function defined at the top of a
+    module, not a lambda). Raises :class:`UsageError` for a bad argument, ``OSError`` when a file
+    cannot be opened (when its turn comes, as ``read_log`` does).
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    names = [os.fspath(path) for path in paths]
+    if not isinstance(jobs, int) or jobs < 0:
+        raise UsageError(f"jobs must be an int >= 0 (0: every core), got {jobs!r}")
+    if window is not None and window < 0:
+        raise UsageError(f"window must be >= 0 or None, got {window}")
+    if block_size is not None and block_size < 1:
+        raise UsageError(f"block_size must be >= 1, got {block_size}")
+    options = Options(key=key, strict=strict, window=window, field_rules=field_rules)
+    jobs = jobs or cores()
+    if jobs == 1:
+        return _fold_here(names, options)
+    try:
+        pickle.dumps(options)
+    except Exception as exc:
+        raise UsageError(
+            "key and field_rules must be picklable to fold on several processes (a function "
+            f"defined at the top of a module, not a lambda): {exc}"
+        ) from exc
+    units = plan(names, names, fmt="jsonl", jobs=jobs, block_size=block_size)
+    return _raising(assemble(units, options, jobs=jobs))
+
+
+def _fold_here(names: list[str], options: Options) -> Generator[LogResult, None, None]:
+    fold = _LogFold(
+        key=options.key,
+        strict=options.strict,
+        window=options.window,
+        field_rules=options.field_rules,
+        normalize_finish_reason=False,
+    )
+    for name in names:
+        yield from fold.lines(_path_lines(name), name)
+    yield from fold.finish()
+
+
+def _raising(
+    items: Generator[LogResult | str | InputError, None, None],
+) -> Generator[LogResult, None, None]:
+    try:
+        for item in items:
+            if isinstance(item, InputError):
+                raise item.error
+            assert isinstance(item, LogResult)  # Options.render is None: never JSON text
+            yield item
+    finally:
+        items.close()  # the process pool shuts down at once, even when the reader stops early

@@ -1,0 +1,252 @@
+"""Fold logs beyond one machine: a Dask bag of log lines in, a bag of completions out.
+
+``pip install streamfold[dask]``. ``import streamfold`` does not import Dask; this module does::
+
+    import dask.bag as db
+    from dask.distributed import Client
+    from streamfold.dask import fold_bag
+
+    client = Client("tcp://scheduler:8786")  # or Client() for a local cluster
+    lines = db.read_text("s3://bucket/logs/*.jsonl.gz")  # partitions follow file order
+    fold_bag(lines).map(json.dumps).to_textfiles("s3://bucket/out/*.jsonl", last_endline=True)
+
+How it works: each partition is read with the reading ``read_log`` uses (``line_parser``) and
+folded per stream key into :class:`PartialFold` pieces whose ranges are global positions (the
+partition number shifted left by 40 bits, plus the line number in the partition: one increasing
+integer over the bag, since a bag's partitions keep the order of its files and of their blocks).
+The pieces of one key are merged with a tree reduction (``Bag.foldby``: the merge is both the
+binary operator and the combine step), and each merged stream becomes its result where it ends.
+
+A stream ends at its include_usage chunk, at a chunk carrying a server error, or at the end of
+the data: the results are those of ``read_log(..., window=None)`` over the same lines, as a bag
+(in no particular order). The window of ``read_log`` (a finished stream closed when no chunk of
+it came for N lines) needs the order of every line of the log, which a tree reduction does not
+have: with ids that come back after their stream ended without a usage chunk, the two differ.
+Errors name ``partition N`` and the line in the partition (the line numbers of the files are
+not known to a partition).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+import dask.bag as db
+from dask.delayed import delayed
+
+from ._convert import to_dict
+from ._errors import InvalidChunkError, StreamError, StreamfoldError
+from ._fold import FieldRule, PartialFold
+from ._logs import CLOSE, KeyFunction, LogResult, line_parser, orphan_result, stream_result
+from ._parallel import FAILED, ORPHAN, SHIFT, Options, Segment, fold_lines, merge_in_order
+from ._parallel import _located as located
+
+__all__ = ["fold_bag", "fold_results"]
+
+# dask.bag has no type annotations: its calls go through Any here, the results typed as Bag
+_bag: Any = db
+
+
+def fold_results(
+    lines: db.Bag,
+    *,
+    key: KeyFunction | None = None,
+    strict: bool = False,
+    field_rules: Mapping[str, FieldRule] | None = None,
+    split_every: int | None = None,
+    npartitions: int | None = None,
+) -> db.Bag:
+    """A bag of :class:`LogResult`: one per stream of the log lines, and one per line that
+    belongs to no stream (``key`` and ``completion`` ``None``), as ``read_log(lines,
+    window=None)`` yields them, in no particular order.
+
+    ``lines`` is a bag of log lines (``dask.bag.read_text``, or ``from_sequence``): a chunk's
+    JSON, a ``data:`` line, or a record wrapping a chunk. ``key``, ``strict`` and ``field_rules``
+    are those of :func:`read_log` (``key`` and ``field_rules`` travel to the workers: they must
+    pickle).
+
+    The pieces of each stream are merged by a tree reduction (``Bag.foldby``, ``split_every``
+    pieces at a time: Dask's default is 8), whose result is one partition: the streams are then
+    spread again over as many partitions as ``lines`` has, where their completions are built.
+    With ``npartitions``, the pieces are grouped by key with a task shuffle into that many
+    partitions instead (``Bag.groupby``): no step holds every stream, for the largest logs.
+    """
+    streams, orphans = _fold(lines, key, strict, field_rules, split_every, npartitions)
+    bag: db.Bag = _bag.concat([streams, orphans])
+    return bag
+
+
+def fold_bag(
+    lines: db.Bag,
+    *,
+    key: KeyFunction | None = None,
+    strict: bool = False,
+    field_rules: Mapping[str, FieldRule] | None = None,
+    split_every: int | None = None,
+    npartitions: int | None = None,
+) -> db.Bag:
+    """A bag of completions, as plain JSON data (``to_dict``): one per stream that folded
+    without an error, as ``streamfold fold`` writes them. Ready for ``.map(json.dumps)
+    .to_textfiles(..., last_endline=True)``. The streams with errors, and the lines of no
+    stream, are in :func:`fold_results` (same arguments).
+    """
+    streams, _ = _fold(lines, key, strict, field_rules, split_every, npartitions)
+    completions: db.Bag = streams.filter(operator.attrgetter("ok")).map(_completion)
+    return completions
+
+
+def _fold(
+    lines: db.Bag,
+    key: KeyFunction | None,
+    strict: bool,
+    field_rules: Mapping[str, FieldRule] | None,
+    split_every: int | None,
+    npartitions: int | None,
+) -> tuple[Any, Any]:
+    """The bag of the streams' results, and that of the lines of no stream."""
+    options = Options(key=key, strict=strict, window=None, field_rules=field_rules)
+    parts: list[Any] = _bag.Bag.to_delayed(lines)
+    folded = [
+        delayed(_fold_partition, pure=True)(part, number, options)
+        for number, part in enumerate(parts)
+    ]
+    streams = _bag.from_delayed([part[0] for part in folded])
+    orphans = _bag.from_delayed([part[1] for part in folded])
+    if npartitions is None:
+        merged = streams.foldby(operator.itemgetter(0), _combine, split_every=split_every)
+        merged = merged.repartition(npartitions=len(parts))
+    else:
+        grouped = streams.groupby(operator.itemgetter(0), shuffle="tasks", npartitions=npartitions)
+        merged = grouped.map(_combine_all)
+    results = merged.map(_results, strict).flatten()
+    return results, orphans
+
+
+# ---------------------------------------------------------------------------------------------
+# the tasks
+
+
+class _Run:
+    """Consecutive chunks of one stream key, folded: a stream, or a piece of one (``closed``:
+    its last chunk ended the stream). Immutable once built: merging makes a new one."""
+
+    __slots__ = ("closed", "errors", "first", "last", "partial")
+
+    def __init__(
+        self,
+        partial: PartialFold,
+        errors: list[tuple[PartialFold, InvalidChunkError | StreamError, str, int]],
+        first: tuple[str, int],
+        last: tuple[str, int],
+        closed: bool,
+    ) -> None:
+        self.partial = partial
+        # each error with the stream folded up to its chunk, where it came from
+        self.errors = errors
+        self.first = first
+        self.last = last
+        self.closed = closed
+
+    @classmethod
+    def of(cls, seg: Segment, source: str) -> _Run:
+        assert isinstance(seg.partial, PartialFold)
+        return cls(seg.partial, [], (source, seg.first), (source, seg.last), False)._with(
+            seg, source
+        )
+
+    def _with(self, seg: Segment, source: str) -> _Run:
+        """(Building a partition's runs) this run and the segment that follows it."""
+        assert isinstance(seg.partial, PartialFold)
+        partial = self.partial
+        if partial is not seg.partial:
+            partial = merge_in_order([partial, seg.partial])
+        errors = self.errors
+        if seg.error is not None:
+            errors = [*errors, (partial, seg.error, source, seg.last)]
+        closed = seg.end == CLOSE or seg.end == FAILED
+        return _Run(partial, errors, self.first, (source, seg.last), closed)
+
+    def then(self, other: _Run) -> _Run:
+        """This run and the next piece of the same stream (from a later partition)."""
+        partial = merge_in_order([self.partial, other.partial])
+        errors = self.errors + [
+            (merge_in_order([self.partial, prefix]), error, source, line)
+            for prefix, error, source, line in other.errors
+        ]
+        return _Run(partial, errors, self.first, other.last, other.closed)
+
+
+def _fold_partition(
+    lines: list[Any], number: int, options: Options
+) -> tuple[list[tuple[Any, list[_Run]]], list[LogResult]]:
+    """One partition: ``(key, runs)`` per stream key, and the lines of no stream."""
+    source = f"partition {number}"
+    folded = fold_lines(
+        lines,
+        line_parser(options.key),
+        window=None,
+        base=number << SHIFT,
+        field_rules=options.field_rules,
+    )
+    orphans = [
+        orphan_result(message, source, line)
+        for line, kind, message in folded.events
+        if kind == ORPHAN
+    ]
+    runs: dict[Any, list[_Run]] = {}
+    for seg in folded.segments:  # in the order they started: a key's in line order
+        of_key = runs.setdefault(seg.key, [])
+        if of_key and not of_key[-1].closed:
+            of_key[-1] = of_key[-1]._with(seg, source)
+        else:
+            of_key.append(_Run.of(seg, source))
+    return list(runs.items()), orphans
+
+
+def _combine(a: tuple[Any, list[_Run]], b: tuple[Any, list[_Run]]) -> tuple[Any, list[_Run]]:
+    """The runs of one key from two groups of partitions, in order: the last run of the earlier
+    one continues into the first of the later one unless it was closed. (Dask combines adjacent
+    groups in order; out of order, a merge would see overlapping ranges and raise.)"""
+    first, second = a[1], b[1]
+    if second[0].partial.start < first[0].partial.start:
+        first, second = second, first
+    if first[-1].closed:
+        return a[0], [*first, *second]
+    return a[0], [*first[:-1], first[-1].then(second[0]), *second[1:]]
+
+
+def _combine_all(group: tuple[Any, list[tuple[Any, list[_Run]]]]) -> tuple[Any, Any]:
+    """``groupby``: every piece of a key, in any order: ordered by range, then combined."""
+    key, pieces = group
+    pieces = sorted(pieces, key=lambda piece: piece[1][0].partial.start)
+    merged = pieces[0]
+    for piece in pieces[1:]:
+        merged = _combine(merged, piece)
+    return key, merged
+
+
+def _results(item: tuple[Any, tuple[Any, list[_Run]]], strict: bool) -> list[LogResult]:
+    key, (_, runs) = item
+    results = []
+    for run in runs:
+        errors: list[StreamfoldError] = [
+            located(error, prefix, source, line) for prefix, error, source, line in run.errors
+        ]
+        results.append(
+            stream_result(
+                run.partial,
+                errors,
+                key=key,
+                strict=strict,
+                source=run.first[0],
+                first_line=run.first[1],
+                last_source=run.last[0],
+                last_line=run.last[1],
+            )
+        )
+    return results
+
+
+def _completion(result: LogResult) -> Any:
+    return to_dict(result.completion)
