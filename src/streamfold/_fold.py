@@ -2212,17 +2212,7 @@ class PartialFold:
             first, second = self, other
         else:
             first, second = other, self
-        if second.start < first.end:
-            raise PartialMergeError(
-                f"partial folds overlap: [{first.start}, {first.end}) and "
-                f"[{second.start}, {second.end})",
-                ranges=[(first.start, first.end), (second.start, second.end)],
-            )
-        if second.start > first.end and not gaps:
-            raise PartialMergeError(
-                f"partial folds leave positions [{first.end}, {second.start}) missing",
-                ranges=[(first.start, first.end), (second.start, second.end)],
-            )
+        _check_ranges(first, second, gaps)
         merged = copy.deepcopy(first._acc)
         _merge_into(merged, second._acc)
         return PartialFold(merged, first.start, second.end)
@@ -2255,10 +2245,28 @@ def merge_partials(partials: Iterable[PartialFold], *, gaps: bool = False) -> Pa
     ordered = sorted(partials, key=lambda p: (p.start, p.end))
     if not ordered:
         raise PartialMergeError("no partial fold to merge", ranges=[])
-    merged = ordered[0]
+    for first, second in itertools.pairwise(ordered):  # check every boundary before any work
+        _check_ranges(first, second, gaps)
+    # one copy and one pass, rather than a copy per pairwise merge
+    merged = copy.deepcopy(ordered[0]._acc)
     for nxt in ordered[1:]:
-        merged = merged.merge(nxt, gaps=gaps)
-    return merged
+        _merge_into(merged, nxt._acc)
+    return PartialFold(merged, ordered[0].start, ordered[-1].end)
+
+
+def _check_ranges(first: PartialFold, second: PartialFold, gaps: bool) -> None:
+    """Raise PartialMergeError unless ``second`` may follow ``first``."""
+    if second.start < first.end:
+        raise PartialMergeError(
+            f"partial folds overlap: [{first.start}, {first.end}) and "
+            f"[{second.start}, {second.end})",
+            ranges=[(first.start, first.end), (second.start, second.end)],
+        )
+    if second.start > first.end and not gaps:
+        raise PartialMergeError(
+            f"partial folds leave positions [{first.end}, {second.start}) missing",
+            ranges=[(first.start, first.end), (second.start, second.end)],
+        )
 
 
 def _merge_into(a: Accumulator, b: Accumulator) -> None:

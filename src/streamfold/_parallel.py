@@ -349,12 +349,8 @@ def fold_lines(
     for seg in open_.values():
         seg.close(base)
         events.append((seg.last, END, seg.index))
-    events.sort(key=_event_order)
+    events.sort()  # by (line, kind): no two events share both, so payloads are never compared
     return UnitResult(lines=number, events=events, segments=segments)
-
-
-def _event_order(event: tuple[int, int, Any]) -> tuple[int, int]:
-    return event[0], event[1]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -248,8 +248,8 @@ class SSEDecoder:
             self._skip_lf = False
             if piece[0] == 10:  # the \n of a \r\n split between two pieces
                 piece = piece[1:]
-        if b"\n" not in piece:
-            if b"\r" not in piece:
+        if 10 not in piece:  # (a byte as an int: bytes-in-bytes first fails as an int)
+            if 13 not in piece:
                 if piece:
                     self._tail.append(piece)
                     self._tail_size += len(piece)
@@ -260,12 +260,12 @@ class SSEDecoder:
             self._tail.append(piece)
             piece = b"".join(self._tail)
             self._tail.clear()
-        if b"\r" in piece:
+        if 13 in piece:
             if piece[-1] == 13:
                 self._skip_lf = True
             piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         events: list[Event] = []
-        if runs and b"\n\n" in piece:
+        if runs and piece.find(b"\n\n") >= 0:
             rest = self._run(piece, events)
             if rest is None:
                 return events  # a RUN, last: the rest of the piece waits for _resume
@@ -306,7 +306,7 @@ class SSEDecoder:
             else:
                 for i in range(start, len(blocks)):
                     block = blocks[i]
-                    if block[:6] == b"data: " and b"\n" not in block and len(block) <= limit:
+                    if block[:6] == b"data: " and 10 not in block and len(block) <= limit:
                         number += 2
                         payload = block[6:]
                         kind = DONE if payload == b"[DONE]" else MESSAGE
@@ -601,6 +601,7 @@ class Stream:
 # invalid UTF-8), its events are parsed whole, one by one, as if no template had matched.
 
 _MAX_TEMPLATES: Final = 16
+_WINDOW: Final = 16384  # bytes searched for a separator (a wider search costs a set-up)
 _LIST_BATCH: Final = 256  # events with logprob lists folded at a time (bounds the batch)
 _FREE_LEARNING: Final = 16  # templates learned before learning must pay off in hits
 _LABELS: Final = frozenset({"role", "finish_reason", "type", "id", "name", "index"})
@@ -631,7 +632,7 @@ def _leaf_spans(
     numbers, literals), read character by character.
     """
     parts = data.split(b'"')
-    if b"\\" in data:  # a quote after an odd run of backslashes is inside a string: rejoin
+    if 92 in data:  # a quote after an odd run of backslashes is inside a string: rejoin
         joined = [parts[0]]
         i = 1
         while i < len(parts) - 1:
@@ -797,63 +798,73 @@ class _Template:
         return at
 
 
+# The tight loops below are the fast path's hot spots. Each call of a bytes method with a start
+# position costs its argument parsing (more than the comparison itself), so an event is checked
+# with as few calls as possible: between two events of one template lies ``tail + head`` (the
+# end of one, the start of the next), compared in one ``startswith``.
+
+
 def _repeat(run: bytes, pos: int, head: bytes, tail: bytes, tokens: list[bytes]) -> tuple[int, int]:
     """Match events of a one-string-hole template from ``pos`` on, as long as they come;
     return where the first other event starts and how many matched."""
+    if not run.startswith(head, pos):
+        return pos, 0
     startswith = run.startswith
     find = run.find
     append = tokens.append
-    skip = len(head)
+    between = tail + head
+    skip = len(between)
+    at = pos + len(head)
     count = 0
-    while startswith(head, pos):
-        at = pos + skip
+    while True:
         end = find(b'"', at)
-        if run[end - 1] == 92 or not startswith(tail, end):  # (-1 fails: tail is 3 bytes+)
+        if run[end - 1] == 92:  # an escape before the quote: for the careful match
             break
-        append(run[at:end])
-        pos = end + len(tail)
-        count += 1
-    return pos, count
-
-
-def _cycle(template: _Template) -> list[_Template] | None:
-    """The templates that follow one another from ``template`` back to it, each with one
-    string hole; ``None`` when they do not come back to it."""
-    cycle = [template]
-    step = template.next
-    while step is not None and step is not template and len(cycle) <= _MAX_TEMPLATES:
-        if step.shape != 1 or step in cycle:
-            return None
-        cycle.append(step)
-        step = step.next
-    return cycle if step is template else None
+        if startswith(between, end):
+            append(run[at:end])
+            count += 1
+            at = end + skip
+        elif startswith(tail, end):  # (end -1 fails: tail is 3 bytes or more)
+            append(run[at:end])
+            return end + len(tail), count + 1
+        else:
+            break
+    return at - len(head), count
 
 
 def _repeat_cycle(
     run: bytes, pos: int, pieces: list[tuple[bytes, bytes]], tokens: list[bytes]
 ) -> tuple[int, int]:
     """``_repeat`` for templates that take turns, each ``(head, tail)`` in the order they come
-    (choices interleaved); return where the first other event starts and how many matched."""
+    (choices interleaved)."""
+    if not run.startswith(pieces[0][0], pos):
+        return pos, 0
     startswith = run.startswith
     find = run.find
     append = tokens.append
     turns = len(pieces)
+    steps = [(tail + pieces[(k + 1) % turns][0], tail) for k, (_, tail) in enumerate(pieces)]
+    heads = [len(head) for head, _ in pieces]
+    at = pos + heads[0]
     count = k = 0
     while True:
-        head, tail = pieces[k]
-        if not startswith(head, pos):
-            break
-        at = pos + len(head)
         end = find(b'"', at)
-        if run[end - 1] == 92 or not startswith(tail, end):  # (-1 fails: tail is 3 bytes+)
+        if run[end - 1] == 92:
             break
-        append(run[at:end])
-        pos = end + len(tail)
-        count += 1
-        k += 1
-        if k == turns:
-            k = 0
-    return pos, count
+        between, tail = steps[k]
+        if startswith(between, end):
+            append(run[at:end])
+            count += 1
+            at = end + len(between)
+            k += 1
+            if k == turns:
+                k = 0
+        elif startswith(tail, end):
+            append(run[at:end])
+            return end + len(tail), count + 1
+        else:
+            break
+    return at - heads[k], count
 
 
 def _repeat_lists(
@@ -869,26 +880,52 @@ def _repeat_lists(
     """``_repeat`` for a template with a string hole, then a logprob list up to the tail that
     ends the event (the first newline after the list must be its blank line); at most
     ``limit`` events."""
+    if limit <= 0 or not run.startswith(head, pos):
+        return pos, 0
     startswith = run.startswith
     find = run.find
-    skip = len(head)
+    between = tail + head
+    skip = len(between)
     over = len(middle)
     back = 2 - len(tail)
+    at = pos + len(head)
     count = 0
-    while count < limit and startswith(head, pos):
-        at = pos + skip
-        end = find(b'"', at)
-        if run[end - 1] == 92 or not startswith(middle, end):
+    while True:
+        end = find(middle, at, at + _WINDOW)  # the string ends there if no quote is before
+        if end < 0:
+            break
+        token = run[at:end]
+        if 34 in token or run[end - 1] == 92:  # (the ints: see _feed)
             break
         begin = end + over
         stop = find(b"\n", begin) + back
-        if stop <= begin or not startswith(tail, stop):
+        if stop <= begin:
             break
-        tokens.append(run[at:end])
-        lists.append(run[begin:stop])
-        pos = stop + len(tail)
-        count += 1
-    return pos, count
+        if count + 1 < limit and startswith(between, stop):
+            tokens.append(token)
+            lists.append(run[begin:stop])
+            count += 1
+            at = stop + skip
+        elif startswith(tail, stop):
+            tokens.append(token)
+            lists.append(run[begin:stop])
+            return stop + len(tail), count + 1
+        else:
+            break
+    return at - len(head), count
+
+
+def _cycle(template: _Template) -> list[_Template] | None:
+    """The templates that follow one another from ``template`` back to it, each with one
+    string hole; ``None`` when they do not come back to it."""
+    cycle = [template]
+    step = template.next
+    while step is not None and step is not template and len(cycle) <= _MAX_TEMPLATES:
+        if step.shape != 1 or step in cycle:
+            return None
+        cycle.append(step)
+        step = step.next
+    return cycle if step is template else None
 
 
 class _SSEFold:
@@ -1010,7 +1047,7 @@ class _SSEFold:
                 self._events(events, False)  # none: no blank line is left
                 return
             elif kind == MESSAGE:
-                if b"\n" in data:  # several data lines: never a template's
+                if 10 in data:  # several data lines: never a template's
                     self._message(data, line, line == cut_line, False)
                 else:
                     self._walk(b"data: " + data + b"\n\n", line, line == cut_line)
@@ -1129,7 +1166,7 @@ class _SSEFold:
             line = self._flush(run, start, pos, line, cut)
             end = run.find(b"\n\n", pos)
             data = run[pos + 6 : end]
-            if not run.startswith(b"data: ", pos) or b"\n" in data:
+            if not run.startswith(b"data: ", pos) or 10 in data:
                 self.predicted = predicted
                 return line - first + self._by_the_rules(run[pos:], line)
             pos = start = end + 2
@@ -1227,7 +1264,7 @@ class _SSEFold:
         while pos < end:
             stop = run.find(b"\n\n", pos)
             data = run[pos + 6 : stop]
-            if b"\n" in data:  # not one data line after all (a string with a raw newline)
+            if 10 in data:  # not one data line after all (a string with a raw newline)
                 self._by_the_rules(run[pos:end], line)
                 return
             pos = stop + 2
