@@ -1625,12 +1625,15 @@ class Accumulator:
             else:
                 top[key] = value
         mark = self._variant_mark()
-        for known in mark.tops:  # templates with equal top levels share one, folded once
-            if known == top:
+        # templates with the same top level share one, folded once: the same means equal in
+        # value, key order and type (1, 1.0 and True are equal, and written differently)
+        shape = repr(top)
+        for known, known_shape in mark.tops:
+            if known_shape == shape:
                 top = known
                 break
         else:
-            mark.tops = [*mark.tops[-7:], top]
+            mark.tops = [*mark.tops[-7:], (top, shape)]
         variant = ChunkVariant(self, chunk)
         variant.top = top
         variant.paths = tuple(paths)
@@ -1667,7 +1670,7 @@ class Accumulator:
         top = mark.top if mark.count == base else None  # the top level folded last, if known
         n = len(variants)
         i = done = 0
-        if self._fold_texts(variants, values, top):
+        if n > 1 and self._fold_texts(variants, values, top):
             top = variants[0].top
             done = n
         while done < n:
@@ -1685,6 +1688,8 @@ class Accumulator:
                 done += 1
                 continue
             end = done + 1  # a run of chunks like this one
+            if variants[done:].count(variant) == n - done:  # (the batch's rest, most often)
+                end = n
             while end < n and variants[end] is variant:
                 end += 1
             width = len(variant.paths)
@@ -1728,6 +1733,8 @@ class Accumulator:
     ) -> bool:
         """Fold the batch if each template in it brings one text fragment, to a list of its own,
         with one top level: a list per template, in one go (choices interleave); else False."""
+        if variants[0].extend is None:
+            return False
         first = variants[0].top
         targets: dict[ChunkVariant, list[Any]] = {}
         for variant in set(variants):
@@ -1767,22 +1774,34 @@ class Accumulator:
         """Fold the chunks like ``variant``'s (its choice the common one) whose leaves are
         ``values[start:stop]``, leaf by leaf; return where the first refused one starts."""
         width = len(variant.paths)
-        checked: dict[int, list[Any]] = {}
-        for slot in variant.lists:  # checked first: a refused chunk writes nothing
-            name = variant.paths[slot][-1]
-            column: list[Any] = []
-            try:
-                for entries in values[start + slot : stop : width]:
-                    column.append(_token_entries(entries, 0, name))  # noqa: PERF401 - kept when one is refused
-            except _Invalid:
-                stop = start + len(column) * width
-            checked[slot] = column
-        count = (stop - start) // width
+        checked: dict[int, list[Any]] = {}  # per logprob leaf, its entries (checked first)
+        try:  # entries are checked one by one: all the chunks' at once, in one call
+            for slot in variant.lists:
+                lists = values[start + slot : stop : width]
+                if set(map(type, lists)) != {list}:
+                    raise _Invalid("", "")
+                entries = list(itertools.chain.from_iterable(lists))
+                checked[slot] = _token_entries(entries, 0, variant.paths[slot][-1]) or []
+        except _Invalid:  # which chunk: those before it are folded, it is refused
+            count = (stop - start) // width
+            for slot in variant.lists:
+                name = variant.paths[slot][-1]
+                column: list[Any] = []
+                for entries in values[start + slot : stop : width][:count]:
+                    try:
+                        column.append(_token_entries(entries, 0, name))
+                    except _Invalid:
+                        break
+                count = len(column)
+                checked[slot] = column
+            stop = start + count * width
+            for slot in variant.lists:
+                checked[slot] = list(itertools.chain.from_iterable(checked[slot][:count]))
         for slot, (kind, target) in enumerate(zip(variant.kinds, variant.targets, strict=True)):
             if kind == _TEXT:  # as _choice: non-empty fragments appended
                 target.extend(filter(None, values[start + slot : stop : width]))
             elif kind == _LIST:  # as _choice: the checked entries extend the list
-                target.extend(itertools.chain.from_iterable(checked[slot][:count]))
+                target.extend(checked[slot])
             elif variant.route is None:  # each through the rule's own code
                 for value in values[start + slot : stop : width]:
                     target(value)
@@ -1985,7 +2004,7 @@ class _VariantMark:
     def __init__(self) -> None:
         self.top: dict[str, Any] | None = None
         self.count = -1
-        self.tops: list[dict[str, Any]] = []  # recent templates' top levels, shared when equal
+        self.tops: list[tuple[dict[str, Any], str]] = []  # recent top levels (and their repr)
 
 
 def _choice_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], bool]]:

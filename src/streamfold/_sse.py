@@ -25,6 +25,13 @@ them to ``_SSEFold`` / ``_SSEParse``, which hold everything the sync and async t
 rules live in the core: each chunk goes to :meth:`Accumulator.add`; an error event becomes the
 chunk ``{"error": payload}``, which the core folds into a :class:`StreamError` like any in-band
 error.
+
+The fast path (``from_sse`` / ``afrom_sse`` and the command line; see "templates" below): the
+decoder hands a stretch of one-line ``data:`` events over unread (a ``RUN``), and the fold walks
+it in place. An event that repeats an earlier chunk's bytes but for some strings (the text, a
+tool call's arguments, OpenAI's ``obfuscation``) or a logprob list is not parsed whole: its
+changed leaves are decoded by the JSON parser and folded by ``Accumulator.add_variants``, which
+has the effect of ``add()`` on the full chunk. Anything else takes the path described above.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from typing import IO, Any, Final
 import anyio
 
 from . import _model as m
-from ._convert import json_loads
+from ._convert import json_dumps, json_loads
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
@@ -355,9 +362,12 @@ class SSEDecoder:
         """After a ``RUN`` of ``lines`` lines was read: go on with the rest of its piece."""
         self._line += lines
         rest = self._rest
-        self._rest = b""
         events: list[Event] = []
-        self._tail_lines(rest, events)
+        if rest:
+            self._rest = b""
+            self._tail_lines(rest, events)
+        else:
+            self._tail_size = 0
         return events
 
     def close(self) -> list[Event]:
@@ -602,7 +612,7 @@ class Stream:
 
 _MAX_TEMPLATES: Final = 16
 _WINDOW: Final = 16384  # bytes searched for a separator (a wider search costs a set-up)
-_LIST_BATCH: Final = 256  # events with logprob lists folded at a time (bounds the batch)
+_LIST_BATCH: Final = 1024  # events with logprob lists folded at a time (bounds the batch)
 _FREE_LEARNING: Final = 16  # templates learned before learning must pay off in hits
 _LABELS: Final = frozenset({"role", "finish_reason", "type", "id", "name", "index"})
 _STRUCTURE: Final = frozenset(b"{}[],")
@@ -622,14 +632,16 @@ def _string_end(buf: bytes, start: int) -> int:
 
 
 def _leaf_spans(
-    data: bytes, wanted: frozenset[tuple[Any, ...]]
+    data: bytes, wanted: frozenset[tuple[Any, ...]], values: Mapping[tuple[Any, ...], Any]
 ) -> dict[tuple[Any, ...], tuple[int, int, bool]] | None:
     """Where the ``wanted`` values of the JSON text ``data`` are: ``path -> (start, end, is a
     string)``, a string without its quotes. ``data`` was just parsed: it is valid JSON. ``None``
     when an object repeats a key (which of the values a parser keeps is then its own choice).
 
     The text is cut at its quotes: between two strings there is only structure (punctuation,
-    numbers, literals), read character by character.
+    numbers, literals), read character by character. A wanted container (a hole, parsed whole
+    later) is not read inside: when ``values`` has it and it is written as ``json_dumps`` writes
+    it (compact, as servers send it), the scan jumps over its text; else only its brackets count.
     """
     parts = data.split(b'"')
     if 92 in data:  # a quote after an odd run of backslashes is inside a string: rejoin
@@ -651,10 +663,22 @@ def _leaf_spans(
     stack: list[tuple[tuple[Any, ...], set[str] | None, int]] = []  # (path, keys seen, start)
     path: tuple[Any, ...] = ()  # of the value being read
     key_next = False
+    depth = 0  # inside a wanted container read bracket by bracket: its depth
+    jump = -1  # the end of a wanted container jumped over
     at = 0  # where the part starts
     for n, part in enumerate(parts):
+        base = at  # where ``part`` starts
+        if jump >= 0:  # (the container ends with a bracket, so in a gap)
+            if n & 1 or at + len(part) < jump:
+                at += len(part) + 1
+                continue
+            base = jump
+            part = part[jump - at :]
+            jump = -1
         if n & 1:  # a string
-            if key_next:
+            if depth:
+                pass
+            elif key_next:
                 keys = stack[-1][1]
                 text = texts[n >> 1]
                 if keys is None or text in keys:
@@ -666,25 +690,43 @@ def _leaf_spans(
                 spans[path] = (at, at + len(part), True)
         else:
             for k, c in enumerate(part.translate(None, _NOT_STRUCTURE)):
-                if c == 44:  # ','
+                if jump >= 0:  # the rest of this gap is inside the container
+                    break
+                if depth:
+                    if c == 123 or c == 91:
+                        depth += 1
+                    elif c == 125 or c == 93:
+                        depth -= 1
+                        if not depth:  # the wanted container ends
+                            path, _, start = stack.pop()
+                            spans[path] = (start, base + _nth_structure(part, k) + 1, False)
+                            key_next = False
+                elif c == 44:  # ','
                     if stack[-1][1] is None:
                         path = (*stack[-1][0], path[-1] + 1)
                     else:
                         key_next = True
                 elif c == 123 or c == 91:  # '{' '['
-                    start = at + _nth_structure(part, k) if path in wanted else -1
-                    if c == 123:
-                        stack.append((path, set(), start))
+                    if path in wanted:  # its inside is not read
+                        start = base + _nth_structure(part, k)
+                        written = json_dumps(values[path]).encode() if path in values else b""
+                        end = start + len(written)
+                        if end > base + len(part) and data.startswith(written, start):
+                            spans[path] = (start, end, False)  # and on from its end
+                            jump = end
+                        else:
+                            stack.append((path, None, start))
+                            depth = 1
+                    elif c == 123:
+                        stack.append((path, set(), -1))
                         key_next = True
                     else:
-                        stack.append((path, None, start))
+                        stack.append((path, None, -1))
                         path = (*path, 0)
                 else:  # '}' ']'
-                    path, _, start = stack.pop()
-                    if start >= 0:
-                        spans[path] = (start, at + _nth_structure(part, k) + 1, False)
+                    path = stack.pop()[0]
                     key_next = False
-        at += len(part) + 1
+        at += len(parts[n]) + 1
     return spans
 
 
@@ -754,7 +796,14 @@ class _Template:
     @classmethod
     def make(cls, data: bytes, variant: ChunkVariant) -> _Template | None:
         """The template of a chunk's data line, or ``None`` when its holes cannot be placed."""
-        spans = _leaf_spans(data, frozenset(variant.paths))
+        holes = {}
+        for path, string in zip(variant.paths, variant.strings, strict=True):
+            if not string:  # a logprob list: its value, to find its end at once
+                value: Any = variant.chunk
+                for key in path:
+                    value = value[key]
+                holes[path] = value
+        spans = _leaf_spans(data, frozenset(variant.paths), holes)
         if spans is None:
             return None
         pieces = []
@@ -884,14 +933,18 @@ def _repeat_lists(
         return pos, 0
     startswith = run.startswith
     find = run.find
+    add_token = tokens.append
+    add_list = lists.append
     between = tail + head
     skip = len(between)
     over = len(middle)
     back = 2 - len(tail)
+    window = _WINDOW
     at = pos + len(head)
     count = 0
+    limit -= 1
     while True:
-        end = find(middle, at, at + _WINDOW)  # the string ends there if no quote is before
+        end = find(middle, at, at + window)  # the string ends there if no quote is before
         if end < 0:
             break
         token = run[at:end]
@@ -901,14 +954,14 @@ def _repeat_lists(
         stop = find(b"\n", begin) + back
         if stop <= begin:
             break
-        if count + 1 < limit and startswith(between, stop):
-            tokens.append(token)
-            lists.append(run[begin:stop])
+        if count < limit and startswith(between, stop):
+            add_token(token)
+            add_list(run[begin:stop])
             count += 1
             at = stop + skip
         elif startswith(tail, stop):
-            tokens.append(token)
-            lists.append(run[begin:stop])
+            add_token(token)
+            add_list(run[begin:stop])
             return stop + len(tail), count + 1
         else:
             break
@@ -1040,11 +1093,12 @@ class _SSEFold:
                 if self.done:
                     return
                 try:
-                    events = self.decoder._resume(lines)
+                    rest = self.decoder._resume(lines)
                 except _DecodeError as exc:
                     self._fatal(exc)
                     return
-                self._events(events, False)  # none: no blank line is left
+                if rest:  # (never: no blank line is left)
+                    self._events(rest, False)
                 return
             elif kind == MESSAGE:
                 if 10 in data:  # several data lines: never a template's
@@ -1210,22 +1264,24 @@ class _SSEFold:
         tokens = self._tokens
         lists = self._lists
         count = len(batch)
+        variants = batch[:]
+        strings: Any = None
+        values: list[Any] = []
         try:
-            try:
-                strings = _loads(b'["' + b'","'.join(tokens) + b'"]') if tokens else []
-                values = [_loads(raw) for raw in lists]
-            except ValueError:  # orjson's and json's errors, UnicodeDecodeError
-                strings = None
-            if type(strings) is not list or len(strings) != len(tokens):
-                batch.clear()
-                self._replay(run, start, end, line, cut)
-            else:
-                leaves = _leaves(batch, strings, values) if lists else strings
-                self._fold_batch(batch, leaves, run, start, line)
-        finally:
-            batch.clear()
-            tokens.clear()
-            lists.clear()
+            strings = _loads(b'["' + b'","'.join(tokens) + b'"]') if tokens else []
+            if lists:
+                values = list(map(_loads, lists))
+        except ValueError:  # orjson's and json's errors, UnicodeDecodeError
+            strings = None
+        ok = type(strings) is list and len(strings) == len(tokens)
+        batch.clear()
+        tokens.clear()
+        lists.clear()
+        if ok:
+            leaves = _leaves(variants, strings, values) if values else strings
+            self._fold_batch(variants, leaves, run, start, line)
+        else:
+            self._replay(run, start, end, line, cut)
         return line + 2 * count
 
     def _fold_batch(
