@@ -256,9 +256,11 @@ def main(rounds: int = 30) -> None:
         }
         times: dict[str, list[float]] = {key: [] for key in contenders}
         ratios = []
-        for _ in range(rounds):
-            for key, fn in contenders.items():
-                times[key].append(_time(fn, 5) / n * 1e6)
+        order = list(contenders)
+        for turn in range(rounds):
+            random.Random(turn).shuffle(order)  # no contender always runs after the same one
+            for key in order:
+                times[key].append(_time(contenders[key], 5) / n * 1e6)
             ratios.append(times["sse"][-1] / times["orjson"][-1])
         med = {key: statistics.median(values) for key, values in times.items()}
         ratio = statistics.median(ratios)

@@ -606,9 +606,11 @@ def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
             if raw is not None and type(raw) is not list:
                 break
             tops = entry.get("top_logprobs")
+            if type(tops) is not list:
+                if tops is None:
+                    continue
+                break
             if tops:
-                if type(tops) is not list:
-                    break
                 for top in tops:  # inline: a function call per alternative costs as much again
                     if (
                         type(top) is not dict
