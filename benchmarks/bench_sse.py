@@ -23,6 +23,7 @@ before folding anything.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -31,7 +32,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -204,16 +205,40 @@ def test_json_loads_data_lines(benchmark: Any, scenario: tuple[str, list[bytes],
 # the script: interleaved rounds, medians, ratios
 
 
-def _time(fn: Callable[[], Any], repeat: int) -> float:
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Collect, then keep the garbage collector off until the block ends (see the module doc)."""
     gc.collect()
     gc.disable()
     try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _time(fn: Callable[[], Any], repeat: int) -> float:
+    with gc_paused():
         start = time.perf_counter()
         for _ in range(repeat):
             fn()
         return (time.perf_counter() - start) / repeat
-    finally:
-        gc.enable()
+
+
+def interleaved(
+    contenders: dict[str, Callable[[], Any]], rounds: int, repeat: int = 5
+) -> dict[str, list[float]]:
+    """Seconds per call of each contender, one figure per round (``repeat`` calls averaged).
+
+    Every round runs every contender, in a new shuffled order, so the machine's drift falls on
+    all of them alike and the figures of one round can be compared with each other.
+    """
+    times: dict[str, list[float]] = {key: [] for key in contenders}
+    order = list(contenders)
+    for turn in range(rounds):
+        random.Random(turn).shuffle(order)  # no contender always runs after the same one
+        for key in order:
+            times[key].append(_time(contenders[key], repeat))
+    return times
 
 
 TARGETS = {"text": 1.0, "tools": 1.0, "logprobs": 1.3, "n4": 1.0}
@@ -236,6 +261,32 @@ def hit_rate(body: bytes) -> float:
     return fold.hits / max(1, fold.hits + fold.misses)
 
 
+class Figures(NamedTuple):
+    """One scenario's comparison: medians over the rounds, all from the same run."""
+
+    chunks: int
+    us: dict[str, float]  # µs per chunk of each contender (sse, orjson, json)
+    ratio: float  # the median over the rounds of from_sse's time over orjson's, same round
+    body: bytes
+
+
+def measure(name: str, rounds: int) -> Figures:
+    """Time from_sse and the bare parses of one scenario, interleaved over ``rounds`` rounds."""
+    assert orjson is not None, "the comparison needs orjson"
+    lines = data_lines(name)
+    body = sse_body(lines)
+    n = len(lines)
+    contenders: dict[str, Callable[[], Any]] = {
+        "sse": functools.partial(streamfold.from_sse, body),
+        "orjson": functools.partial(_parse_all, orjson.loads, lines),
+        "json": functools.partial(_parse_all, json.loads, lines),
+    }
+    times = interleaved(contenders, rounds)
+    ratios = [sse / bare for sse, bare in zip(times["sse"], times["orjson"], strict=True)]
+    us = {key: statistics.median(values) * 1e6 / n for key, values in times.items()}
+    return Figures(n, us, statistics.median(ratios), body)
+
+
 def main(rounds: int = 30) -> None:
     """Print µs per chunk and the ratio of from_sse to the bare parse, per scenario."""
     if orjson is None:  # pragma: no cover
@@ -246,24 +297,7 @@ def main(rounds: int = 30) -> None:
         f"{'ratio':>8}{'target':>8}{'fast':>6}"
     )
     for name in SCENARIOS:
-        lines = data_lines(name)
-        body = sse_body(lines)
-        n = len(lines)
-        contenders: dict[str, Callable[[], Any]] = {
-            "sse": functools.partial(streamfold.from_sse, body),
-            "orjson": functools.partial(_parse_all, orjson.loads, lines),
-            "json": functools.partial(_parse_all, json.loads, lines),
-        }
-        times: dict[str, list[float]] = {key: [] for key in contenders}
-        ratios = []
-        order = list(contenders)
-        for turn in range(rounds):
-            random.Random(turn).shuffle(order)  # no contender always runs after the same one
-            for key in order:
-                times[key].append(_time(contenders[key], 5) / n * 1e6)
-            ratios.append(times["sse"][-1] / times["orjson"][-1])
-        med = {key: statistics.median(values) for key, values in times.items()}
-        ratio = statistics.median(ratios)
+        n, med, ratio, body = measure(name, rounds)
         verdict = "ok" if ratio <= TARGETS[name] else "MISS"
         print(
             f"{name:<10}{n:>7}{med['sse']:>10.2f}{med['orjson']:>9.2f}{med['json']:>9.2f}"

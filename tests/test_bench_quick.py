@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from benchmarks import compare, memory
+from benchmarks import compare, memory, targets
 
 
 def _installed(module: str) -> bool:
@@ -47,3 +47,39 @@ def test_memory_small_stream(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "peak/final" in out
     assert any(line.split()[:1] == ["20003"] for line in out.splitlines())
+
+
+def test_targets_quick_prints_every_target(capsys: pytest.CaptureFixture[str]) -> None:
+    """targets --quick prints a verdict for every target of issue 7 on each of its scenarios."""
+    assert targets.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "quick mode" in out
+    assert "yardstick" in out
+    rows = [
+        line.strip("| ").split(" | ")
+        for line in out.splitlines()
+        if line.startswith("| ") and not line.startswith(("| target ", "| --- "))
+    ]
+    scenarios = ("text", "tools", "logprobs", "n4")
+    # (target number, a word of the target, scenario, the module it needs)
+    expected: list[tuple[int, str, str, str | None]]
+    expected = [(1, "dicts", name, None) for name in scenarios]
+    expected += [(2, "openai", name, "openai") for name in scenarios]
+    expected += [(2, "LiteLLM", name, "litellm") for name in scenarios]
+    expected += [(3, "length", name, None) for name in scenarios]
+    expected += [(4, "from_sse", name, "orjson") for name in scenarios]
+    expected += [(5, "memory", "text", None)]
+    expected += [(6, "SDK objects", name, "openai") for name in ("text", "tools")]
+    assert len(rows) == len(expected)
+    for number, word, scenario, module in expected:
+        found = [
+            row
+            for row in rows
+            if row[0].startswith(f"{number}. ") and word in row[0] and row[1] == scenario
+        ]
+        assert len(found) == 1, (number, word, scenario, rows)
+        verdict = found[0][-1]
+        if module is None or _installed(module):
+            assert verdict in ("met", "NOT met"), found
+        else:
+            assert verdict == "skipped: not installed", found

@@ -8,13 +8,16 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import streamfold
+from streamfold import _parallel
 from streamfold.cli import main
+from test_parallel import generate_log, write_files
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
@@ -187,6 +190,73 @@ def test_key_option_names_the_stream_field(capsys: pytest.CaptureFixture[str]) -
     status, _, err = run(capsys, "--key", "nope", EXAMPLES / "gateway_records.jsonl")
     assert status == 1
     assert ":1: no field 'nope' in this record (--key)" in err
+
+
+def _gemini_sse() -> bytes:
+    """An SSE body in Gemini's shape: a tool call, then finish_reason "stop"."""
+    head = {"id": "gem-1", "object": "chat.completion.chunk", "created": 1, "model": "gemini"}
+    call = {"index": 0, "id": "call_1", "type": "function"}
+    call["function"] = {"name": "get_weather", "arguments": '{"city": "Lyon"}'}
+    deltas: list[tuple[dict[str, Any], str | None]] = [
+        ({"role": "assistant", "tool_calls": [call]}, None),
+        ({}, "stop"),
+    ]
+    events = [
+        {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        for delta, finish in deltas
+    ]
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + (
+        b"data: [DONE]\n\n"
+    )
+
+
+def _tool_finishes(out: str) -> Counter[Any]:
+    """How the choices that called tools finished, in the JSON-lines output."""
+    return Counter(
+        choice["finish_reason"]
+        for data in completions(out)
+        for choice in data["choices"]
+        if choice["message"].get("tool_calls")
+    )
+
+
+def test_normalize_finish_reason_flag_with_and_without_jobs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--normalize-finish-reason`: "tool_calls" for a choice that called tools but finished with
+    "stop" (an SSE capture and logs of Gemini-style streams); the same bytes with --jobs 2 over
+    many byte ranges, and those read_log(normalize_finish_reason=True) folds. Without the flag,
+    "stop" stays."""
+    sse = tmp_path / "gemini.sse"
+    sse.write_bytes(_gemini_sse())
+    logs = write_files(tmp_path, generate_log(17, 400, gemini=True), 2, 17)
+    monkeypatch.setattr(_parallel, "_MAX_BLOCK", 16 << 10)  # many ranges from small files
+    names = [str(p) for p in [sse, *logs]]
+    assert len(_parallel.plan(names, names, fmt="auto", jobs=2, block_size=16 << 10)) > 6
+    runs = {}
+    for flag in [[], ["--normalize-finish-reason"]]:
+        for jobs in ["1", "2"]:
+            runs[bool(flag), jobs] = run(
+                capsys, "fold", *flag, "-j", jobs, "--window", "30", *names
+            )
+    for normalize in [False, True]:
+        assert runs[normalize, "1"] == runs[normalize, "2"]  # byte for byte, errors included
+        status, out, err = runs[normalize, "1"]
+        assert status == 1  # the generated logs hold bad lines
+        assert err == runs[not normalize, "1"][2]
+        first = streamfold.from_sse(sse, normalize_finish_reason=normalize)
+        folded = streamfold.read_log(logs, window=30, normalize_finish_reason=normalize)
+        expected = [streamfold.to_json(first)]
+        expected += [streamfold.to_json(r.completion) for r in folded if r.ok]
+        assert out.splitlines() == expected
+    sent = _tool_finishes(runs[False, "1"][1])
+    normalized = _tool_finishes(runs[True, "1"][1])
+    assert sent["stop"] > 20
+    assert "tool_calls" not in sent
+    assert normalized["tool_calls"] == sent["stop"]
+    assert "stop" not in normalized
+    assert completions(runs[True, "2"][1])[0]["choices"][0]["finish_reason"] == "tool_calls"
+    assert completions(runs[False, "2"][1])[0]["choices"][0]["finish_reason"] == "stop"
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

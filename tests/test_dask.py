@@ -17,7 +17,7 @@ import pytest
 
 import streamfold
 from streamfold.dask import fold_bag, fold_results
-from test_parallel import generate_log, request_key, write_files
+from test_parallel import generate_log, request_key, tool_finishes, write_files
 
 # dask has no type annotations: its calls go through Any
 _bag: Any = db
@@ -126,6 +126,44 @@ def test_from_sequence_with_a_key_function_strict_and_a_shuffle(client: Any) -> 
     expected = list(streamfold.read_log(records, key=request_key, strict=True, window=None))
     assert by_key(got) == by_key(expected)
     assert any(isinstance(e, streamfold.IncompleteStreamError) for r in got for e in r.errors)
+
+
+def test_normalize_finish_reason_on_a_cluster(client: Any) -> None:
+    """Gemini-style streams (tool calls finished with "stop") split over many partitions, by
+    foldby and by a shuffle: normalize_finish_reason=True gives the results and completions of
+    read_log(window=None, normalize_finish_reason=True), "tool_calls" in the completions of the
+    errors too; without it, "stop" stays."""
+    lines = [line.decode() for line in generate_log(23, 300, gemini=True) if _utf8(line)]
+    bag = _bag.from_sequence(lines, npartitions=16)
+    runs: dict[bool, list[dict[str, Any]]] = {
+        False: [{"split_every": 3}],
+        True: [{"split_every": 3}, {"npartitions": 5}],
+    }
+    for normalize, options_list in runs.items():
+        expected = list(streamfold.read_log(lines, window=None, normalize_finish_reason=normalize))
+        finishes, error_finishes = tool_finishes(expected)
+        sent, other = ("tool_calls", "stop") if normalize else ("stop", "tool_calls")
+        assert finishes[sent] > 20
+        assert other not in finishes
+        assert sent in error_finishes
+        for options in options_list:
+            got = _bag.Bag.compute(fold_results(bag, normalize_finish_reason=normalize, **options))
+            assert by_key(got) == by_key(expected)
+            assert tool_finishes(got) == (finishes, error_finishes)
+    written = _bag.Bag.compute(fold_bag(bag, normalize_finish_reason=True))
+    assert Counter(json.dumps(c, sort_keys=True) for c in written) == Counter(
+        json.dumps(streamfold.to_dict(r.completion), sort_keys=True)
+        for r in streamfold.read_log(lines, window=None, normalize_finish_reason=True)
+        if r.ok
+    )
+    called = Counter(
+        choice["finish_reason"]
+        for c in written
+        for choice in c["choices"]
+        if choice["message"].get("tool_calls")
+    )
+    assert called["tool_calls"] > 20
+    assert "stop" not in called
 
 
 def test_importing_streamfold_does_not_import_dask() -> None:

@@ -254,7 +254,8 @@ BAD_FIELDS: list[tuple[tuple[Any, ...], Any, str]] = [
     ((*_LP, "bytes"), "abc", "choices[0].logprobs.content[0].bytes"),
     # the items of ``bytes`` are kept as sent, unchecked (see _check_bytes in _fold.py)
     ((*_LP, "top_logprobs"), "x", "choices[0].logprobs.content[0].top_logprobs"),
-    ((*_LP, "top_logprobs"), "", "choices[0].logprobs.content[0].top_logprobs"),  # falsy, not a list
+    # falsy values of the wrong type too
+    ((*_LP, "top_logprobs"), "", "choices[0].logprobs.content[0].top_logprobs"),
     ((*_LP, "top_logprobs"), 0, "choices[0].logprobs.content[0].top_logprobs"),
     ((*_LP, "top_logprobs"), {}, "choices[0].logprobs.content[0].top_logprobs"),
     ((*_LP, "top_logprobs", 0), 3, "choices[0].logprobs.content[0].top_logprobs[0]"),

@@ -16,6 +16,7 @@ import multiprocessing
 import pickle
 import random
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,10 @@ def _choice(index: int = 0, finish: str | None = None, **delta: Any) -> dict[str
     return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
 
 
-def _script(rng: random.Random, sid: str) -> list[dict[str, Any]]:
-    """The chunks of one stream, of a random shape and ending."""
+def _script(rng: random.Random, sid: str, *, gemini: bool = False) -> list[dict[str, Any]]:
+    """The chunks of one stream, of a random shape and ending. ``gemini``: tool calls finish
+    with "stop" (as Gemini, TGI and old Ollama send), and a refused chunk may follow the finish
+    (its error carries the completion folded so far, finish reason included)."""
     out = [_chunk(sid, [_choice(role="assistant", content="")])]
     shape = rng.choice(["text", "text", "tools", "n2", "logprobs"])
     finish = "stop"
@@ -55,7 +58,7 @@ def _script(rng: random.Random, sid: str) -> list[dict[str, Any]]:
             _chunk(sid, [_choice(content=rng.choice(WORDS))]) for _ in range(rng.randint(1, 12))
         ]
     elif shape == "tools":
-        finish = "tool_calls"
+        finish = "stop" if gemini else "tool_calls"
         for index in range(rng.randint(1, 2)):
             call = {"index": index, "id": f"call_{sid}_{index}", "type": "function"}
             call["function"] = {"name": "get_weather", "arguments": ""}
@@ -86,6 +89,8 @@ def _script(rng: random.Random, sid: str) -> list[dict[str, Any]]:
     if ending < 0.15:  # cut short: no finish reason
         return out
     out.append(_chunk(sid, [_choice(0, finish)] + ([_choice(1, "stop")] if shape == "n2" else [])))
+    if gemini and rng.random() < 0.1:  # (no draw without gemini: the other logs stay the same)
+        out.append(_chunk(sid, [_choice(content=5)]))
     if ending < 0.3:  # Azure's trailing filter chunk after the finish
         filtered = {"index": 0, "content_filter_results": {"hate": {"filtered": False}}}
         out.append(_chunk(sid, [filtered]))
@@ -113,8 +118,9 @@ NOISE = [b"", b": keep-alive", b"data: [DONE]", b"event: message", b"  "]
 BAD = [b"{not json", b"[1, 2]", b'{"level": "info", "msg": "GET /v1"}', b"\xff\xfe\x00garbage"]
 
 
-def generate_log(seed: int, streams: int, *, active: int = 40) -> list[bytes]:
-    """The lines of a log of ``streams`` interleaved streams (about ``active`` open at once)."""
+def generate_log(seed: int, streams: int, *, active: int = 40, gemini: bool = False) -> list[bytes]:
+    """The lines of a log of ``streams`` interleaved streams (about ``active`` open at once);
+    ``gemini``: see ``_script``."""
     rng = random.Random(seed)
     pending: list[tuple[list[dict[str, Any]], float]] = []
     lines: list[bytes] = []
@@ -124,7 +130,7 @@ def generate_log(seed: int, streams: int, *, active: int = 40) -> list[bytes]:
             # a few ids come back: a new stream after the first closed, or one stream of both
             sid = f"chatcmpl-{seed}-{rng.randrange(streams) if rng.random() < 0.05 else started}"
             speed = rng.choice([1.0, 1.0, 1.0, 0.05])  # some streams stall: windows run out
-            pending.append((_script(rng, sid)[::-1], speed))
+            pending.append((_script(rng, sid, gemini=gemini)[::-1], speed))
             started += 1
         pick = rng.choices(range(len(pending)), [speed for _, speed in pending])[0]
         chunks = pending[pick][0]
@@ -192,6 +198,25 @@ def assembled(paths: list[Path], block_size: int, **options: Any) -> list[tuple[
     return [signature(r) for r in out if isinstance(r, streamfold.LogResult)]
 
 
+def tool_finishes(results: Iterable[streamfold.LogResult]) -> tuple[Counter[Any], Counter[Any]]:
+    """How the choices that called tools finished: in the results' completions, and in the
+    completions their errors carry."""
+
+    def count(completions: Iterable[Any]) -> Counter[Any]:
+        return Counter(
+            choice.finish_reason
+            for completion in completions
+            if isinstance(completion, streamfold.ChatCompletion)
+            for choice in completion.choices
+            if choice.message.tool_calls
+        )
+
+    results = list(results)
+    return count(r.completion for r in results), count(
+        e.completion for r in results for e in r.errors
+    )
+
+
 def request_key(record: dict[str, Any]) -> tuple[Any, Any] | None:
     """A key function for records of a gateway (module level: it pickles)."""
     return record["request_id"], record["chunk"]
@@ -248,6 +273,29 @@ def test_strict_and_a_key_function_through_the_pieces(tmp_path: Path) -> None:
             assert assembled(paths, block_size, **options) == expected
 
 
+@pytest.mark.parametrize("window", [0, 3, 40, None])
+def test_normalize_finish_reason_through_the_pieces(tmp_path: Path, window: int | None) -> None:
+    """Gemini-style streams (tool calls finished with "stop", refused chunks after the finish)
+    cut into files and byte ranges: normalize_finish_reason gives read_log's normalized results,
+    the completions of errors included; without it "stop" stays, as read_log keeps it."""
+    paths = write_files(tmp_path, generate_log(31, 150, active=20, gemini=True), 3, 31)
+    normalized = list(streamfold.read_log(paths, window=window, normalize_finish_reason=True))
+    plain = list(streamfold.read_log(paths, window=window))
+    finishes, error_finishes = tool_finishes(normalized)
+    assert "stop" not in finishes  # (None: streams cut short)
+    assert finishes["tool_calls"] > 10
+    if window != 0:  # (window 0: the chunk after the finish starts a stream of its own)
+        assert "tool_calls" in error_finishes  # a refused chunk after the finish
+    assert set(tool_finishes(plain)[0]) <= {"stop", None}
+    assert tool_finishes(plain)[0]["stop"] > 10
+    if window != 0:
+        assert "stop" in tool_finishes(plain)[1]
+    for block_size in [300, 4000]:
+        got = assembled(paths, block_size, window=window, normalize_finish_reason=True)
+        assert got == signatures(normalized), block_size
+        assert assembled(paths, block_size, window=window) == signatures(plain), block_size
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     data=st.lists(st.sampled_from([b"a", b"bb", b"\n", b"\r\n", b"x" * 40]), max_size=40),
@@ -287,6 +335,39 @@ def test_fold_logs_on_two_processes_equals_read_log(big_log: list[Path]) -> None
     assert got == expected
     here = signatures(streamfold.fold_logs(big_log, jobs=1, window=40))
     assert here == expected
+
+
+@pytest.fixture(scope="module")
+def gemini_log(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Interleaved Gemini-style streams in three files (one gzipped)."""
+    tmp = tmp_path_factory.mktemp("gemini")
+    return write_files(tmp, generate_log(13, 1500, active=60, gemini=True), 3, 13)
+
+
+def test_fold_logs_normalize_finish_reason_on_one_and_two_processes(
+    gemini_log: list[Path],
+) -> None:
+    """fold_logs(normalize_finish_reason=True), jobs=1 and jobs=2 over many byte ranges: the
+    results of read_log(normalize_finish_reason=True), "tool_calls" for tools that "stop"ped;
+    the default keeps "stop", on the pool too."""
+    names = [str(p) for p in gemini_log]
+    assert len(_parallel.plan(names, names, fmt="jsonl", jobs=2, block_size=32 << 10)) > 10
+    expected = list(streamfold.read_log(gemini_log, window=40, normalize_finish_reason=True))
+    assert len(expected) > 1400
+    finishes, error_finishes = tool_finishes(expected)
+    assert "stop" not in finishes  # (None: streams cut short)
+    assert finishes["tool_calls"] > 200
+    assert "tool_calls" in error_finishes
+    pool = streamfold.fold_logs(
+        gemini_log, jobs=2, window=40, block_size=32 << 10, normalize_finish_reason=True
+    )
+    assert signatures(pool) == signatures(expected)
+    here = streamfold.fold_logs(gemini_log, jobs=1, window=40, normalize_finish_reason=True)
+    assert signatures(here) == signatures(expected)
+    plain = list(streamfold.fold_logs(gemini_log, jobs=2, window=40, block_size=32 << 10))
+    assert signatures(plain) == signatures(streamfold.read_log(gemini_log, window=40))
+    assert set(tool_finishes(plain)[0]) <= {"stop", None}
+    assert tool_finishes(plain)[0]["stop"] > 10
 
 
 def test_cli_jobs_2_writes_the_same_bytes_and_errors(

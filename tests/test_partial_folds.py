@@ -165,6 +165,8 @@ def test_segments_merged_in_any_order_equal_the_plain_fold(
         pool[i : i + 2] = [pool[i + 1].merge(pool[i])]
     assert pool[0].completion() == expected
     assert streamfold.to_dict(pool[0].completion()) == streamfold.to_dict(expected)
+    normalized = streamfold.accumulate(chunks, normalize_finish_reason=True)
+    assert pool[0].completion(normalize_finish_reason=True) == normalized
 
 
 def _call(index: int | None = None, **fields: Any) -> dict[str, Any]:
@@ -209,6 +211,67 @@ def test_ollama_calls_at_index_zero_across_a_cut() -> None:
             ("call_a", '{"x": 1}'),
             ("call_b", '{"y": 2}'),
         ]
+
+
+def _gemini_stream() -> list[dict[str, Any]]:
+    """Gemini's shape: a tool call (announced, arguments in pieces), then finish_reason "stop",
+    then the usage chunk; a second choice answers in text and also stops."""
+
+    def chunk(choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        return {**ENV, "id": "g", "choices": choices, **extra}
+
+    def choice(index: int, finish: str | None = None, **delta: Any) -> dict[str, Any]:
+        return {"index": index, "delta": delta, "finish_reason": finish}
+
+    announce = {"index": 0, "id": "call_1", "type": "function"}
+    announce["function"] = {"name": "get_weather", "arguments": ""}
+    return [
+        chunk([choice(0, role="assistant"), choice(1, role="assistant", content="")]),
+        chunk([choice(0, tool_calls=[announce])]),
+        chunk([choice(0, tool_calls=[{"index": 0, "function": {"arguments": '{"city": '}}])]),
+        chunk([choice(1, content="It is ")]),
+        chunk([choice(0, tool_calls=[{"index": 0, "function": {"arguments": '"Lyon"}'}}])]),
+        chunk([choice(1, content="sunny.")]),
+        chunk([choice(0, "stop")]),
+        chunk([choice(1, "stop")]),
+        chunk([], usage={"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}),
+    ]
+
+
+def _finishes(completion: streamfold.ChatCompletion | streamfold.TextCompletion) -> list[Any]:
+    return [choice.finish_reason for choice in completion.choices]
+
+
+def test_gemini_segments_merged_normalize_when_the_completion_is_built() -> None:
+    """A Gemini-style stream (a tool call, then "stop"), cut anywhere into segments folded
+    apart and merged: completion(normalize_finish_reason=True) equals accumulate(...,
+    normalize_finish_reason=True) and reports "tool_calls" for the choice that called a tool
+    only; by default "stop" is kept, as accumulate keeps it."""
+    chunks = _gemini_stream()
+    normalized = streamfold.accumulate(chunks, normalize_finish_reason=True)
+    plain = streamfold.accumulate(chunks)
+    assert _finishes(normalized) == ["tool_calls", "stop"]
+    assert _finishes(plain) == ["stop", "stop"]
+    cuts = [
+        list(cut)
+        for size in range(4)
+        for cut in itertools.combinations(range(1, len(chunks)), size)
+    ]
+    for cut in cuts:
+        parts = _segments(chunks, cut)
+        merged = streamfold.merge_partials(parts[::-1])
+        assert merged.completion(normalize_finish_reason=True) == normalized, cut
+        assert merged.completion() == plain, cut
+        assert merged.completion(normalize_finish_reason=False) == plain, cut
+        pairwise = parts[0]
+        for part in parts[1:]:
+            pairwise = pairwise.merge(part)
+        assert pairwise.completion(normalize_finish_reason=True) == normalized, cut
+    # strict and normalize together; the choice is the completion's, not the partial's
+    whole = streamfold.PartialFold.fold(chunks, start=0)
+    assert whole.completion(strict=True, normalize_finish_reason=True) == normalized
+    assert whole.completion(strict=True) == plain
+    assert whole == streamfold.merge_partials(_segments(chunks, [3]))
 
 
 def test_overlapping_and_missing_ranges_are_reported() -> None:

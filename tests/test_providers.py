@@ -2138,6 +2138,39 @@ def test_fact_17_openai_obfuscation_latest_value_not_concatenated(fold: Fold) ->
     assert plain(c)["obfuscation"] == "p0Lm9"
 
 
+def test_fact_17_obfuscation_with_other_extras_rules_and_moderation() -> None:
+    """The padding's own fast path keeps what the general rules keep: the order of the extras
+    (first arrival), a caller's rule for it, and a moderation chunk beside it."""
+    moderation = {"input": {"flagged": False}, "output": {"flagged": False}}
+    chunks = [
+        {**_oai({"role": "assistant", "content": ""}), "x_first": 1, "obfuscation": "kA3x"},
+        {**_oai({"content": "Hi"}), "obfuscation": "Zq"},
+        {**_oai({}, "stop"), "obfuscation": "p0Lm9", "moderation": moderation},
+        {**_oai({}), "choices": [], "obfuscation": "w", "moderation": None, "x_last": "z"},
+    ]
+    c = chat(streamfold.accumulate(chunks))
+    assert list(c.extra.items()) == [
+        ("x_first", 1),
+        ("obfuscation", "w"),
+        ("moderation", moderation),
+        ("x_last", "z"),
+    ]
+    assert list(plain(c))[-4:] == ["x_first", "obfuscation", "moderation", "x_last"]
+    padded = chat(streamfold.accumulate(chunks, field_rules={"obfuscation": "concat"}))
+    assert padded.extra["obfuscation"] == "kA3xZqp0Lm9w"
+    first = chat(streamfold.accumulate(chunks, field_rules={"obfuscation": "first"}))
+    assert first.extra["obfuscation"] == "kA3x"
+    # the SDK's objects carry both fields, None when the server did not send them
+    empty = [{**_oai({"content": "Hi"}), "obfuscation": None, "moderation": None}]
+    assert chat(streamfold.accumulate(empty)).extra == {}
+
+
+def test_fact_17_obfuscation_of_the_wrong_type_is_kept_as_sent() -> None:
+    """Extras are not type-checked: a non-string padding is kept, latest wins, as any extra."""
+    chunks = [{**_oai({"content": "a"}), "obfuscation": 5}, {**_oai({}), "obfuscation": [1]}]
+    assert chat(streamfold.accumulate(chunks)).extra == {"obfuscation": [1]}
+
+
 def test_fact_17_llamacpp_timings_kept_at_top_level(fold: Fold) -> None:
     """Fact 17 (llama.cpp): the final chunk's `timings` object is kept at the top level."""
     timings = {

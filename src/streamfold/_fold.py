@@ -66,6 +66,7 @@ ENCRYPTED_TYPES: Final = frozenset({"reasoning.encrypted"})
 _CHUNK_KNOWN: Final = frozenset(
     {"id", "object", "created", "model", "system_fingerprint", "service_tier", "choices", "usage"}
 )  # "error" is left out on purpose: a chunk carrying it takes the unusual-keys path
+_CHUNK_PADDED: Final = _CHUNK_KNOWN | {"obfuscation", "moderation"}
 # ``message`` inside a streamed choice (Perplexity, Writer) is a server's echo, not a delta: the
 # folded message is the only message, so it is dropped rather than kept as an extra.
 _CHOICE_KNOWN: Final = frozenset({"index", "delta", "logprobs", "finish_reason", "message"})
@@ -196,6 +197,14 @@ def _plain(value: Any) -> Any:
         # stored as it was sent: the SDK's defaults for fields the server did not send stay out
         return {k: _plain(v) for k, v in _sent_fields(value).items()}
     return {k: _plain(v) for k, v in _as_mapping(value, "").items()}
+
+
+def _sdk_fields(value: Any) -> dict[str, Any] | None:
+    """The fields of a pydantic object (the openai SDK's) that has no extra keys, else None."""
+    if _FIELDS_CACHE.get(type(value)) is _PYDANTIC and not value.__pydantic_extra__:
+        fields: dict[str, Any] = value.__dict__
+        return fields
+    return None
 
 
 def _is_list(value: Any) -> bool:
@@ -950,8 +959,15 @@ class Accumulator:
         if usage is not None:
             usage = _usage(usage, "usage")
         # Unknown keys, errors and x_groq are rare: one C-level key check routes them aside.
-        unusual = not _CHUNK_KNOWN.issuperset(chunk)
-        alt_usage = error = None
+        # OpenAI's random padding, on every chunk, is the one extra key kept without the general
+        # loop (latest wins, as there); the SDK's objects also carry an empty moderation field.
+        unusual = not _CHUNK_PADDED.issuperset(chunk)
+        alt_usage = error = padding = None
+        if not unusual and ("obfuscation" in chunk or "moderation" in chunk):
+            if chunk.get("moderation") is None:
+                padding = chunk.get("obfuscation")
+            else:  # a moderation chunk: the general loop keeps both
+                unusual = True
         if unusual:
             if chunk.get("object") == "error":  # vLLM's flat error object: nothing to fold
                 self._pending = None
@@ -980,7 +996,12 @@ class Accumulator:
             self._tier = tier
         if usage is not None:
             self._usage = usage
-        if unusual:
+        if padding is not None:
+            if self._rules is None:
+                self._extra.values["obfuscation"] = padding
+            else:
+                self._extra.add("obfuscation", padding)
+        elif unusual:
             if alt_usage is not None:
                 self._alt_usage = alt_usage
             extra = self._extra
@@ -1195,13 +1216,28 @@ class Accumulator:
         if type(tool_calls) is not list or len(tool_calls) != 1 or self._segment:
             return False
         frag = tool_calls[0]
-        if type(frag) is not dict or len(frag) != 2:
-            return False
-        index = frag.get("index")
-        fn = frag.get("function")
-        if type(index) is not int or type(fn) is not dict or len(fn) != 1:
-            return False
-        args = fn.get("arguments")
+        if type(frag) is dict:
+            if len(frag) != 2:
+                return False
+            index = frag.get("index")
+            fn = frag.get("function")
+            if type(index) is not int or type(fn) is not dict or len(fn) != 1:
+                return False
+            args = fn.get("arguments")
+        else:  # the openai SDK's objects: every field present, the unused ones None
+            frag = _sdk_fields(frag)
+            if (
+                frag is None
+                or len(frag) != 4
+                or frag.get("id") is not None
+                or frag.get("type") is not None
+            ):
+                return False
+            index = frag.get("index")
+            fn = _sdk_fields(frag.get("function"))
+            if type(index) is not int or fn is None or len(fn) != 2 or fn.get("name") is not None:
+                return False
+            args = fn.get("arguments")
         call = state.by_index.get(index)
         if type(args) is not str or call is None:
             return False
@@ -2182,7 +2218,7 @@ class PartialFold:
     (chunk sequence numbers, or the line numbers of a log: any increasing numbering the caller
     chooses); merge with :meth:`merge` or :func:`merge_partials`. Partials are picklable and
     immutable: merging returns a new one. ``completion()`` gives the fold of what the partial
-    covers.
+    covers (``normalize_finish_reason`` is chosen there, not when folding).
     """
 
     __slots__ = ("_acc", "end", "start")
@@ -2238,9 +2274,18 @@ class PartialFold:
         _merge_into(merged, second._acc)
         return PartialFold(merged, first.start, second.end)
 
-    def completion(self, *, strict: bool = False) -> m.ChatCompletion | m.TextCompletion:
-        """The completion folded from the chunks this partial covers (as ``Accumulator``)."""
-        resolved = Accumulator(field_rules=self._acc._rules)
+    def completion(
+        self, *, strict: bool = False, normalize_finish_reason: bool = False
+    ) -> m.ChatCompletion | m.TextCompletion:
+        """The completion folded from the chunks this partial covers (as ``Accumulator``).
+
+        ``normalize_finish_reason=True`` reports ``"tool_calls"`` for a choice that called tools
+        but finished with ``"stop"``, as ``Accumulator(normalize_finish_reason=True)`` does; a
+        choice made here, when the completion is built (the segments fold the same either way).
+        """
+        resolved = Accumulator(
+            field_rules=self._acc._rules, normalize_finish_reason=normalize_finish_reason
+        )
         _merge_into(resolved, self._acc)
         return resolved.completion(strict=strict)
 

@@ -69,6 +69,11 @@ def _fold_parser(prog: str) -> argparse.ArgumentParser:
         "--strict", action="store_true", help="fail streams that ended without a finish reason"
     )
     parser.add_argument(
+        "--normalize-finish-reason",
+        action="store_true",
+        help='report "tool_calls" for a choice that called tools but finished with "stop"',
+    )
+    parser.add_argument(
         "--format",
         choices=("auto", "sse", "jsonl"),
         default="auto",
@@ -177,7 +182,13 @@ def _fold(args: argparse.Namespace) -> int:
         try:
             if jobs > 1:
                 render = "pretty" if args.pretty else "json"
-                options = Options(key=key, strict=args.strict, window=args.window, render=render)
+                options = Options(
+                    key=key,
+                    strict=args.strict,
+                    window=args.window,
+                    normalize_finish_reason=args.normalize_finish_reason,
+                    render=render,
+                )
                 _fold_parallel(args, options, jobs, report, progress)
                 return report.status
             fold = _LogFold(
@@ -185,7 +196,7 @@ def _fold(args: argparse.Namespace) -> int:
                 strict=args.strict,
                 window=args.window,
                 field_rules=None,
-                normalize_finish_reason=False,
+                normalize_finish_reason=args.normalize_finish_reason,
             )
             for path in args.files:
                 try:

@@ -39,7 +39,16 @@ from ._convert import to_dict
 from ._errors import InvalidChunkError, StreamError, StreamfoldError
 from ._fold import FieldRule, PartialFold
 from ._logs import CLOSE, KeyFunction, LogResult, line_parser, orphan_result, stream_result
-from ._parallel import FAILED, ORPHAN, SHIFT, Options, Segment, fold_lines, merge_in_order
+from ._parallel import (
+    FAILED,
+    ORPHAN,
+    SHIFT,
+    Options,
+    Segment,
+    fold_lines,
+    folded,
+    merge_in_order,
+)
 from ._parallel import _located as located
 
 __all__ = ["fold_bag", "fold_results"]
@@ -56,15 +65,17 @@ def fold_results(
     field_rules: Mapping[str, FieldRule] | None = None,
     split_every: int | None = None,
     npartitions: int | None = None,
+    normalize_finish_reason: bool = False,
 ) -> db.Bag:
     """A bag of :class:`LogResult`: one per stream of the log lines, and one per line that
     belongs to no stream (``key`` and ``completion`` ``None``), as ``read_log(lines,
     window=None)`` yields them, in no particular order.
 
     ``lines`` is a bag of log lines (``dask.bag.read_text``, or ``from_sequence``): a chunk's
-    JSON, a ``data:`` line, or a record wrapping a chunk. ``key``, ``strict`` and ``field_rules``
-    are those of :func:`read_log` (``key`` and ``field_rules`` travel to the workers: they must
-    pickle).
+    JSON, a ``data:`` line, or a record wrapping a chunk. ``key``, ``strict``, ``field_rules``
+    and ``normalize_finish_reason`` (report ``"tool_calls"`` for a choice that called tools but
+    finished with ``"stop"``) are those of :func:`read_log` (``key`` and ``field_rules`` travel to
+    the workers: they must pickle).
 
     The pieces of each stream are merged by a tree reduction (``Bag.foldby``, ``split_every``
     pieces at a time: Dask's default is 8), whose result is one partition: the streams are then
@@ -72,7 +83,14 @@ def fold_results(
     With ``npartitions``, the pieces are grouped by key with a task shuffle into that many
     partitions instead (``Bag.groupby``): no step holds every stream, for the largest logs.
     """
-    streams, orphans = _fold(lines, key, strict, field_rules, split_every, npartitions)
+    options = Options(
+        key=key,
+        strict=strict,
+        window=None,
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+    )
+    streams, orphans = _fold(lines, options, split_every, npartitions)
     bag: db.Bag = _bag.concat([streams, orphans])
     return bag
 
@@ -85,27 +103,29 @@ def fold_bag(
     field_rules: Mapping[str, FieldRule] | None = None,
     split_every: int | None = None,
     npartitions: int | None = None,
+    normalize_finish_reason: bool = False,
 ) -> db.Bag:
     """A bag of completions, as plain JSON data (``to_dict``): one per stream that folded
     without an error, as ``streamfold fold`` writes them. Ready for ``.map(json.dumps)
     .to_textfiles(..., last_endline=True)``. The streams with errors, and the lines of no
     stream, are in :func:`fold_results` (same arguments).
     """
-    streams, _ = _fold(lines, key, strict, field_rules, split_every, npartitions)
+    options = Options(
+        key=key,
+        strict=strict,
+        window=None,
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+    )
+    streams, _ = _fold(lines, options, split_every, npartitions)
     completions: db.Bag = streams.filter(operator.attrgetter("ok")).map(_completion)
     return completions
 
 
 def _fold(
-    lines: db.Bag,
-    key: KeyFunction | None,
-    strict: bool,
-    field_rules: Mapping[str, FieldRule] | None,
-    split_every: int | None,
-    npartitions: int | None,
+    lines: db.Bag, options: Options, split_every: int | None, npartitions: int | None
 ) -> tuple[Any, Any]:
     """The bag of the streams' results, and that of the lines of no stream."""
-    options = Options(key=key, strict=strict, window=None, field_rules=field_rules)
     parts: list[Any] = _bag.Bag.to_delayed(lines)
     folded = [
         delayed(_fold_partition, pure=True)(part, number, options)
@@ -119,7 +139,7 @@ def _fold(
     else:
         grouped = streams.groupby(operator.itemgetter(0), shuffle="tasks", npartitions=npartitions)
         merged = grouped.map(_combine_all)
-    results = merged.map(_results, strict).flatten()
+    results = merged.map(_results, options.strict, options.normalize_finish_reason).flatten()
     return results, orphans
 
 
@@ -226,16 +246,19 @@ def _combine_all(group: tuple[Any, list[tuple[Any, list[_Run]]]]) -> tuple[Any, 
     return key, merged
 
 
-def _results(item: tuple[Any, tuple[Any, list[_Run]]], strict: bool) -> list[LogResult]:
+def _results(
+    item: tuple[Any, tuple[Any, list[_Run]]], strict: bool, normalize_finish_reason: bool
+) -> list[LogResult]:
     key, (_, runs) = item
     results = []
     for run in runs:
         errors: list[StreamfoldError] = [
-            located(error, prefix, source, line) for prefix, error, source, line in run.errors
+            located(error, prefix, source, line, normalize_finish_reason=normalize_finish_reason)
+            for prefix, error, source, line in run.errors
         ]
         results.append(
             stream_result(
-                run.partial,
+                folded(run.partial, normalize_finish_reason),
                 errors,
                 key=key,
                 strict=strict,
