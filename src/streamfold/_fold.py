@@ -2270,9 +2270,7 @@ class PartialFold:
         else:
             first, second = other, self
         _check_ranges(first, second, gaps)
-        merged = copy.deepcopy(first._acc)
-        _merge_into(merged, second._acc)
-        return PartialFold(merged, first.start, second.end)
+        return _merged([first, second])
 
     def completion(
         self, *, strict: bool = False, normalize_finish_reason: bool = False
@@ -2313,11 +2311,23 @@ def merge_partials(partials: Iterable[PartialFold], *, gaps: bool = False) -> Pa
         raise PartialMergeError("no partial fold to merge", ranges=[])
     for first, second in itertools.pairwise(ordered):  # check every boundary before any work
         _check_ranges(first, second, gaps)
-    # one copy and one pass, rather than a copy per pairwise merge
-    merged = copy.deepcopy(ordered[0]._acc)
-    for nxt in ordered[1:]:
-        _merge_into(merged, nxt._acc)
-    return PartialFold(merged, ordered[0].start, ordered[-1].end)
+    return _merged(ordered)
+
+
+def _merged(ordered: list[PartialFold]) -> PartialFold:
+    """Merge partials given in range order (ranges checked) into one fresh fold, in one pass.
+
+    ``_merge_into`` copies what it takes, so the partials stay unchanged without a deep copy of
+    the first one (which costs more than all the merges: ~0.1-0.3 ms for a part of twenty
+    chunks). One partial is returned as it is: partials are immutable.
+    """
+    if len(ordered) == 1:
+        return ordered[0]
+    acc = Accumulator(field_rules=ordered[0]._acc._rules)
+    acc._segment = True  # tool-call fragments stay in their log, as each segment keeps them
+    for part in ordered:
+        _merge_into(acc, part._acc)
+    return PartialFold(acc, ordered[0].start, ordered[-1].end)
 
 
 def _check_ranges(first: PartialFold, second: PartialFold, gaps: bool) -> None:

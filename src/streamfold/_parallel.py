@@ -97,7 +97,7 @@ from ._errors import (
     StreamfoldError,
     UsageError,
 )
-from ._fold import Accumulator, FieldRule, PartialFold, _merge_into
+from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
 from ._logs import (
     CHOICES,
     CLOSE,
@@ -671,7 +671,7 @@ class _Assembler:
     def _merged(self, stream: _Stream, source: str, line: int) -> PartialFold:
         parts = [self._loaded(part) for part in stream.parts]
         try:
-            merged = merge_in_order(parts)
+            merged = merge_partials(parts, gaps=True)
         except PartialMergeError:  # chat and text chunks in one stream: see the top
             merged = parts[0]
             for part in parts[1:]:
@@ -777,37 +777,6 @@ def _finish_here(unit: Unit, result: UnitResult, options: Options, path: str | N
                 seg.partial = Refold(seg.partial.start, seg.partial.end, path, found)
         seg.lines = []
     return result
-
-
-def merge_in_order(parts: list[PartialFold]) -> PartialFold:
-    """Merge the partial folds of one stream, given in range order, gaps allowed: what
-    ``merge_partials(parts, gaps=True)`` gives (the same range, chunk count and completion).
-
-    It stays because it costs less. ``merge_partials`` makes one deep copy of its first part and
-    merges the others into it, and the deep copy alone costs more than all the merges: 140 to
-    250 us for a part of twenty chunks, where merging 2 to 20 such parts into one fresh fold, as
-    here, takes 5 to 80 us in all (4 to 27 times less than ``merge_partials``, measured on streams
-    of text, logprobs and tool calls). And a stream in one part, the common case, is returned as
-    it is, where ``merge_partials`` copies it. Merging into a fresh fold is what
-    ``PartialFold.completion`` does: the core's ``_merge_into`` copies what it takes, so the parts
-    stay unchanged. The parts come in range order (the callers keep it), so nothing is sorted: a
-    part out of order is an overlap.
-    """
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
-    acc = Accumulator(field_rules=first._acc._rules)
-    acc._segment = True  # tool-call fragments stay in their log, as merge() keeps them
-    end = first.start
-    for part in parts:
-        if part.start < end:
-            raise PartialMergeError(
-                f"partial folds overlap: [{part.start}, {part.end}) starts before {end}",
-                ranges=[(p.start, p.end) for p in parts],
-            )
-        _merge_into(acc, part._acc)
-        end = part.end
-    return PartialFold(acc, first.start, end)
 
 
 def folded(merged: PartialFold, normalize_finish_reason: bool) -> Folded:

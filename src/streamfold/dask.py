@@ -37,7 +37,7 @@ from dask.delayed import delayed
 
 from ._convert import to_dict
 from ._errors import InvalidChunkError, StreamError, StreamfoldError
-from ._fold import FieldRule, PartialFold
+from ._fold import FieldRule, PartialFold, merge_partials
 from ._logs import CLOSE, KeyFunction, LogResult, line_parser, orphan_result, stream_result
 from ._parallel import (
     FAILED,
@@ -47,7 +47,6 @@ from ._parallel import (
     Segment,
     fold_lines,
     folded,
-    merge_in_order,
 )
 from ._parallel import _located as located
 
@@ -180,7 +179,7 @@ class _Run:
         assert isinstance(seg.partial, PartialFold)
         partial = self.partial
         if partial is not seg.partial:
-            partial = merge_in_order([partial, seg.partial])
+            partial = merge_partials([partial, seg.partial], gaps=True)
         errors = self.errors
         if seg.error is not None:
             errors = [*errors, (partial, seg.error, source, seg.last)]
@@ -189,9 +188,9 @@ class _Run:
 
     def then(self, other: _Run) -> _Run:
         """This run and the next piece of the same stream (from a later partition)."""
-        partial = merge_in_order([self.partial, other.partial])
+        partial = merge_partials([self.partial, other.partial], gaps=True)
         errors = self.errors + [
-            (merge_in_order([self.partial, prefix]), error, source, line)
+            (merge_partials([self.partial, prefix], gaps=True), error, source, line)
             for prefix, error, source, line in other.errors
         ]
         return _Run(partial, errors, self.first, other.last, other.closed)
