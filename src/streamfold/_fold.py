@@ -925,6 +925,9 @@ class Accumulator:
 
     def _coerce(self, chunk: Any) -> dict[str, Any]:
         if _FIELDS_CACHE.get(type(chunk)) is _PYDANTIC:
+            if not chunk.__pydantic_extra__:  # the SDK's chunk as it comes: no copy, no call
+                fields: dict[str, Any] = chunk.__dict__
+                return fields
             return _as_mapping(chunk, "")
         if isinstance(chunk, (str, bytes, bytearray, memoryview)):
             try:
@@ -1037,7 +1040,7 @@ class Accumulator:
     def _choice(self, choice: Any, ci: int, check_only: bool) -> None:
         """Check one choice, then (unless ``check_only``) fold it into its state."""
         if type(choice) is not dict:
-            choice = _as_mapping(choice, "choices[{}]", ci)
+            choice = _sdk_fields(choice) or _as_mapping(choice, "choices[{}]", ci)
         index = choice.get("index", 0)
         if type(index) is not int:
             if index is None:
@@ -1062,7 +1065,7 @@ class Accumulator:
             finish = _opt_str(finish, f"choices[{ci}].finish_reason")
         delta = choice.get("delta")
         if type(delta) is not dict and delta is not None:
-            delta = _as_mapping(delta, "choices[{}].delta", ci)
+            delta = _sdk_fields(delta) or _as_mapping(delta, "choices[{}].delta", ci)
         logprobs = choice.get("logprobs")
         choice_extra = not _CHOICE_KNOWN.issuperset(choice)
 
