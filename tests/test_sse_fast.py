@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import streamfold
 from streamfold import _sse
+from streamfold._convert import json_dumps
 from streamfold._fold import Accumulator
 
 # ---------------------------------------------------------------------------------------------
@@ -565,3 +566,158 @@ def test_fast_path_is_taken_on_realistic_streams(
     assert fold.hits + fold.misses == len(lines)
     assert fold.hits >= 0.95 * len(lines)
     assert fold.learned <= 8
+
+
+# ---------------------------------------------------------------------------------------------
+# the spans of a template's holes: found in compact lines at C speed, as the scan finds them
+
+MARKERISH = ["#~", "#~0", '"#~0"', "#~~1", "~", "#", '"#~1","', "0"]
+span_texts = st.one_of(
+    texts,
+    st.sampled_from(MARKERISH),
+    st.lists(st.sampled_from(SPECIAL + MARKERISH), max_size=4).map("".join),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),  # beyond 64 bits: orjson refuses, the stdlib writes it
+    st.floats(allow_nan=False, allow_infinity=False),  # written otherwise by the stdlib
+    span_texts,
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(span_texts, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def value_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path of ``value``, its own first."""
+    yield path
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        yield from value_paths(item, (*path, key))
+
+
+def at_path(value: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def scan_spans(data: bytes, paths: tuple[tuple[Any, ...], ...], chunk: Any) -> Any:
+    """The scan's answer, as ``_Template.make`` asks it (containers' values given)."""
+    values = {p: at_path(chunk, p) for p in paths if isinstance(at_path(chunk, p), (dict, list))}
+    return _sse._leaf_spans(data, frozenset(paths), values)
+
+
+def as_written(value: Any) -> bytes | None:
+    """``value`` as ``_compact_spans`` writes it, or ``None`` when its writer refuses it."""
+    try:
+        return _sse._write(value)
+    except TypeError:
+        return None
+
+
+@st.composite
+def chunks_and_paths(draw: st.DrawFn) -> tuple[dict[str, Any], tuple[tuple[Any, ...], ...]]:
+    chunk = draw(st.dictionaries(span_texts, json_values, min_size=1, max_size=5))
+    candidates = list(value_paths(chunk))[1:]
+    picked = draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))
+    paths = tuple(p for p in picked if not any(q != p and p[: len(q)] == q for q in picked))
+    return chunk, paths
+
+
+@settings(max_examples=400, deadline=None)
+@given(case=chunks_and_paths())
+def test_compact_spans_are_the_scans_spans(case: Any) -> None:
+    """On lines written as json_dumps writes them, the markers find what the scan finds:
+    strings without quotes, containers with brackets, nothing for numbers and literals."""
+    chunk, paths = case
+    data = json_dumps(chunk).encode()  # (orjson, or the stdlib past 64-bit integers)
+    assert json.loads(data) == chunk
+    spans = _sse._compact_spans(data, chunk, paths)
+    if as_written(chunk) != data:  # past 64 bits: json_dumps wrote it with the stdlib
+        assert spans is None
+        return
+    assert spans is not None
+    assert spans == scan_spans(data, paths, chunk)
+    for path, (start, end, string) in spans.items():  # what a parser reads there
+        text = data[start - 1 : end + 1] if string else data[start:end]
+        assert json.loads(text) == at_path(chunk, path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=chunks_and_paths(), seed=st.integers(0, 2**32))
+def test_lines_written_otherwise_are_scanned(case: Any, seed: int) -> None:
+    """Spaces, \\u escapes, other key orders: the markers refuse the line (or, when it comes
+    out as json_dumps writes it after all, agree with the scan)."""
+    chunk, paths = case
+    rng = random.Random(seed)
+    data = Style(rng).dumps(chunk).encode("utf-8", "surrogatepass")
+    parsed = json.loads(data)
+    spans = _sse._compact_spans(data, parsed, paths)
+    if data != as_written(parsed):
+        assert spans is None
+    else:
+        assert spans == scan_spans(data, paths, parsed)
+
+
+def test_template_of_a_line_with_spaces_or_escapes_is_scanned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A line not written compactly takes the scan, and its template places the same holes."""
+    scans: list[bytes] = []
+    leaf_spans = _sse._leaf_spans
+
+    def counted(data: bytes, *args: Any) -> Any:
+        scans.append(data)
+        return leaf_spans(data, *args)
+
+    monkeypatch.setattr(_sse, "_leaf_spans", counted)
+    chunk = {"obfuscation": "#~0", **lp_chunk('é"a', 'é"a')}  # (a logprob list comes last)
+    compact_line = json_dumps(chunk).encode()
+    spaced = json.dumps(chunk, ensure_ascii=False).encode()
+    escaped = json.dumps(chunk, separators=(",", ":")).encode()  # é as \u00e9
+    templates = []
+    for line in (compact_line, spaced, escaped):
+        acc = Accumulator()
+        parsed = json.loads(line)
+        acc.add(parsed)
+        variant = acc.variant(parsed)
+        assert variant is not None
+        assert len(variant.paths) == 3
+        template = _sse._Template.make(line, variant)
+        assert template is not None
+        templates.append(template)
+        # the holes' texts, read back through the template's pieces, are the leaves
+        tokens: list[bytes] = []
+        lists: list[bytes] = []
+        event = b"data: " + line + b"\n\n"
+        assert template.match(event, 0, tokens, lists) == len(event)
+        assert [json.loads(b'"' + t + b'"') for t in tokens] == ["#~0", 'é"a']
+        assert [json.loads(x) for x in lists] == [parsed["choices"][0]["logprobs"]["content"]]
+    assert scans == [spaced, escaped]  # the compact line needed no scan
+    assert templates[0].head == b'data: {"obfuscation":"'
+
+
+def test_compact_spans_refuse_what_the_writer_writes_otherwise() -> None:
+    """A repeated key, a float written another way, a number past 64 bits: scanned or refused,
+    and from_sse folds what a full parse folds."""
+    repeated = b'{"a":"x","a":"y"}'
+    assert _sse._compact_spans(repeated, json.loads(repeated), (("a",),)) is None
+    assert _sse._leaf_spans(repeated, frozenset({("a",)}), {}) is None
+    small = b'{"x":1e-07,"s":"a"}'  # orjson writes 1e-7
+    assert _sse._compact_spans(small, json.loads(small), (("s",),)) is None
+    chunks = [text_chunk(f"w{i}", x_float=1e-07) for i in range(6)]
+    assert_same(chunks)
+    with stdlib_parser():  # (orjson does not parse integers past 64 bits)
+        assert_same([{**c, "created": 2**70} for c in chunks])
