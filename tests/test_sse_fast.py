@@ -9,6 +9,7 @@ import json
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -342,6 +343,8 @@ def test_fast_path_folds_what_a_full_parse_folds(chunks: list[dict[str, Any]], s
     expected = reference(lines)
     assert outcome(lambda: streamfold.from_sse(body)) == expected
     assert outcome(lambda: streamfold.from_sse(in_pieces(body, rng))) == expected
+    with mock.patch.object(_sse, "_WORTH_LEARNING", 0):  # a whole body learns to its last event
+        assert outcome(lambda: streamfold.from_sse(body)) == expected
 
 
 @contextlib.contextmanager
@@ -362,7 +365,7 @@ def test_fast_path_with_the_stdlib_parser(chunks: list[dict[str, Any]], seed: in
     rng = random.Random(seed)
     lines = data_lines(chunks, rng)
     body = sse_body(lines, rng)
-    with stdlib_parser():
+    with stdlib_parser(), mock.patch.object(_sse, "_WORTH_LEARNING", 0):
         assert outcome(lambda: streamfold.from_sse(body)) == reference(lines)
 
 
@@ -387,11 +390,13 @@ def compact(chunks: list[dict[str, Any]]) -> list[bytes]:
 
 
 def assert_same(chunks: list[dict[str, Any]]) -> None:
-    """from_sse, whole and byte by byte, gives what accumulate gives (errors included)."""
+    """from_sse, whole and byte by byte, gives what accumulate gives (errors included); the
+    whole body learns templates to its last event, as a long one would."""
     lines = compact(chunks)
     body = b"".join(b"data: " + line + b"\n\n" for line in lines) + b"data: [DONE]\n\n"
     expected = reference(lines)
-    assert outcome(lambda: streamfold.from_sse(body)) == expected
+    with mock.patch.object(_sse, "_WORTH_LEARNING", 0):
+        assert outcome(lambda: streamfold.from_sse(body)) == expected
     assert outcome(lambda: streamfold.from_sse([body[i : i + 1] for i in range(len(body))])) == (
         expected
     )
@@ -448,7 +453,10 @@ def test_bad_escape_in_a_hole_is_parsed_whole() -> None:
     lines = compact([text_chunk("a"), text_chunk("b"), text_chunk("c")])
     lines[2] = lines[2].replace(b'"c"', b'"c\x01"')
     body = b"".join(b"data: " + line + b"\n\n" for line in lines)
-    with pytest.raises(streamfold.InvalidChunkError) as info:
+    with (
+        pytest.raises(streamfold.InvalidChunkError) as info,
+        mock.patch.object(_sse, "_WORTH_LEARNING", 0),  # "b" is a hit, so "c" is tried as one
+    ):
         streamfold.from_sse(body)
     assert isinstance(info.value, streamfold.InvalidLineError)
     assert info.value.line == 5
@@ -461,7 +469,8 @@ def test_events_of_several_lines_are_not_templates() -> None:
     split = second.replace(b'[{"token"', b'[\ndata: {"token"')
     body = b"data: " + first + b"\n\ndata: " + first + b"\n\ndata: " + split + b"\n\n"
     expected = streamfold.accumulate([json.loads(first), json.loads(first), json.loads(second)])
-    assert streamfold.from_sse(body) == expected
+    with mock.patch.object(_sse, "_WORTH_LEARNING", 0):
+        assert streamfold.from_sse(body) == expected
 
 
 def test_variants_after_completion_events_and_elsewhere() -> None:
@@ -721,3 +730,30 @@ def test_compact_spans_refuse_what_the_writer_writes_otherwise() -> None:
     assert_same(chunks)
     with stdlib_parser():  # (orjson does not parse integers past 64 bits)
         assert_same([{**c, "created": 2**70} for c in chunks])
+
+
+def test_a_short_whole_body_is_not_worth_a_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body given whole with few events left learns no template (each event parsed whole);
+    the same events arriving in pieces, or a long body, do learn: results unchanged."""
+    folds: list[_sse._SSEFold] = []
+
+    class Counted(_sse._SSEFold):
+        __slots__ = ()
+
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            folds.append(self)
+
+    monkeypatch.setattr(_sse, "_SSEFold", Counted)
+    short = compact([text_chunk(f" w{i}") for i in range(8)])
+    long = compact([text_chunk(f" w{i}") for i in range(60)])
+    for lines, pieces, learns in [(short, False, False), (short, True, True), (long, False, True)]:
+        body = b"".join(b"data: " + line + b"\n\n" for line in lines) + b"data: [DONE]\n\n"
+        source: Any = [body[i : i + 200] for i in range(0, len(body), 200)] if pieces else body
+        got = streamfold.from_sse(source)
+        assert got == streamfold.accumulate([json.loads(line) for line in lines])
+        fold = folds.pop()
+        assert (fold.learned > 0) is learns, (len(lines), pieces)
+        assert fold.hits + fold.misses == len(lines)
+        if learns and not pieces:
+            assert fold.hits >= 0.7 * len(lines)

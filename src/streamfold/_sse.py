@@ -626,6 +626,7 @@ class Stream:
 _MAX_TEMPLATES: Final = 16
 _WINDOW: Final = 16384  # bytes searched for a separator (a wider search costs a set-up)
 _LIST_BATCH: Final = 1024  # events with logprob lists folded at a time (bounds the batch)
+_WORTH_LEARNING: Final = 16  # events left in a whole body for a template to pay off
 _FREE_LEARNING: Final = 16  # templates learned before learning must pay off in hits
 _LABELS: Final = frozenset({"role", "finish_reason", "type", "id", "name", "index"})
 _STRUCTURE: Final = frozenset(b"{}[],")
@@ -1080,6 +1081,7 @@ class _SSEFold:
         "source",
         "stream",
         "templates",
+        "whole",
     )
 
     def __init__(
@@ -1109,6 +1111,7 @@ class _SSEFold:
         self.hits = 0
         self.misses = 0
         self.learned = 0
+        self.whole = False  # the body comes in one piece: what is left of a run is all there is
 
     def feed(self, piece: bytes | str) -> None:
         try:
@@ -1299,7 +1302,9 @@ class _SSEFold:
                 self._done()
                 learned = None
             else:
-                learned = self._message(data, line, cut and pos == size, True)
+                # learning costs some fifteen events parsed whole: not for the last few of a body
+                worth = not self.whole or size - pos > _WORTH_LEARNING * (len(data) + 8)
+                learned = self._message(data, line, cut and pos == size, worth)
             line += 2
             if self.done:
                 return line - first
@@ -1621,6 +1626,7 @@ def from_sse(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
     )
+    fold.whole = isinstance(source, (bytes, bytearray, memoryview, str))
     try:
         for piece in pieces:
             fold.feed(piece)
