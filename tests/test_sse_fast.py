@@ -553,21 +553,25 @@ def realistic(name: str) -> list[bytes]:
     return compact(chunks)
 
 
-@pytest.mark.parametrize("name", ["text", "tools", "logprobs", "n4", "obfuscated", "reasoning"])
-def test_fast_path_is_taken_on_realistic_streams(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Nearly every chunk of a realistic stream is a template hit; the result is unchanged."""
-    folds: list[_sse._SSEFold] = []
+@pytest.fixture
+def folds(monkeypatch: pytest.MonkeyPatch) -> list[_sse._SSEFold]:
+    """Every SSE fold made during the test, to read its counts (hits, misses, learned)."""
+    made: list[_sse._SSEFold] = []
 
     class Counted(_sse._SSEFold):
         __slots__ = ()
 
         def __init__(self, **options: Any) -> None:
             super().__init__(**options)
-            folds.append(self)
+            made.append(self)
 
     monkeypatch.setattr(_sse, "_SSEFold", Counted)
+    return made
+
+
+@pytest.mark.parametrize("name", ["text", "tools", "logprobs", "n4", "obfuscated", "reasoning"])
+def test_fast_path_is_taken_on_realistic_streams(name: str, folds: list[_sse._SSEFold]) -> None:
+    """Nearly every chunk of a realistic stream is a template hit; the result is unchanged."""
     lines = realistic(name)
     body = b"".join(b"data: " + line + b"\n\n" for line in lines) + b"data: [DONE]\n\n"
     assert streamfold.from_sse(body) == streamfold.accumulate([json.loads(x) for x in lines])
@@ -732,19 +736,9 @@ def test_compact_spans_refuse_what_the_writer_writes_otherwise() -> None:
         assert_same([{**c, "created": 2**70} for c in chunks])
 
 
-def test_a_short_whole_body_is_not_worth_a_template(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_short_whole_body_is_not_worth_a_template(folds: list[_sse._SSEFold]) -> None:
     """A body given whole with few events left learns no template (each event parsed whole);
     the same events arriving in pieces, or a long body, do learn: results unchanged."""
-    folds: list[_sse._SSEFold] = []
-
-    class Counted(_sse._SSEFold):
-        __slots__ = ()
-
-        def __init__(self, **options: Any) -> None:
-            super().__init__(**options)
-            folds.append(self)
-
-    monkeypatch.setattr(_sse, "_SSEFold", Counted)
     short = compact([text_chunk(f" w{i}") for i in range(8)])
     long = compact([text_chunk(f" w{i}") for i in range(60)])
     for lines, pieces, learns in [(short, False, False), (short, True, True), (long, False, True)]:

@@ -154,24 +154,32 @@ def _leaf_messages(exc: BaseException) -> list[str]:
     return [f"{type(exc).__name__}: {exc}"]
 
 
+def _stdlib_bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 json_loads: Callable[[str | bytes], Any]
+json_bytes: Callable[[Any], bytes]  # compact JSON as bytes; TypeError for what orjson refuses
 if _orjson is not None:
     json_loads = _orjson.loads
+    json_bytes = _orjson.dumps
 else:  # pragma: no cover
     json_loads = json.loads
+    json_bytes = _stdlib_bytes
 
 
 def json_dumps(data: Any, *, pretty: bool = False) -> str:
     """Serialise plain data as JSON text (orjson when installed, else the stdlib)."""
-    if _orjson is not None:
-        opt = _orjson.OPT_INDENT_2 if pretty else 0
-        try:
-            return _orjson.dumps(data, option=opt).decode()
-        except TypeError:  # integers beyond 64 bits and other values orjson refuses
-            pass
+    try:
+        if not pretty:
+            return json_bytes(data).decode()
+        if _orjson is not None:
+            return _orjson.dumps(data, option=_orjson.OPT_INDENT_2).decode()
+    except TypeError:  # integers beyond 64 bits and other values orjson refuses
+        pass
     if pretty:
         return json.dumps(data, ensure_ascii=False, indent=2)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _stdlib_bytes(data).decode()
 
 
 def to_json(obj: Any, *, pretty: bool = False) -> str:

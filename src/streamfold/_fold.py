@@ -924,11 +924,9 @@ class Accumulator:
     # -- reading input --------------------------------------------------------------------------
 
     def _coerce(self, chunk: Any) -> dict[str, Any]:
-        if _FIELDS_CACHE.get(type(chunk)) is _PYDANTIC:
-            if not chunk.__pydantic_extra__:  # the SDK's chunk as it comes: no copy, no call
-                fields: dict[str, Any] = chunk.__dict__
-                return fields
-            return _as_mapping(chunk, "")
+        fields = _sdk_fields(chunk)  # the SDK's chunk as it comes: no copy
+        if fields is not None:
+            return fields
         if isinstance(chunk, (str, bytes, bytearray, memoryview)):
             try:
                 data = json_loads(chunk if isinstance(chunk, (str, bytes)) else bytes(chunk))
@@ -2284,11 +2282,15 @@ class PartialFold:
         but finished with ``"stop"``, as ``Accumulator(normalize_finish_reason=True)`` does; a
         choice made here, when the completion is built (the segments fold the same either way).
         """
+        return self._resolved(normalize_finish_reason).completion(strict=strict)
+
+    def _resolved(self, normalize_finish_reason: bool) -> Accumulator:
+        """A fresh accumulator holding this partial's fold, to build its completion from."""
         resolved = Accumulator(
             field_rules=self._acc._rules, normalize_finish_reason=normalize_finish_reason
         )
         _merge_into(resolved, self._acc)
-        return resolved.completion(strict=strict)
+        return resolved
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PartialFold):

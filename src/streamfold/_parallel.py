@@ -103,8 +103,6 @@ from ._logs import (
     CLOSE,
     DEFAULT_WINDOW,
     FINISH,
-    Completion,
-    Folded,
     KeyFunction,
     LogResult,
     _LogFold,
@@ -715,7 +713,7 @@ class _Assembler:
         merged = self._merged(stream, stream.last_source, stream.last_line)
         stream.parts = []
         result = stream_result(
-            folded(merged, self.normalize),
+            merged._resolved(self.normalize),
             stream.errors,
             key=stream.key,
             strict=self.strict,
@@ -777,28 +775,6 @@ def _finish_here(unit: Unit, result: UnitResult, options: Options, path: str | N
                 seg.partial = Refold(seg.partial.start, seg.partial.end, path, found)
         seg.lines = []
     return result
-
-
-def folded(merged: PartialFold, normalize_finish_reason: bool) -> Folded:
-    """What ``stream_result`` builds a stream's result from: the merged stream, whose completion
-    is built with ``normalize_finish_reason`` (as the ``Accumulator`` of ``read_log`` builds it)."""
-    return _Normalized(merged) if normalize_finish_reason else merged
-
-
-class _Normalized:
-    """A merged stream whose completion is built with ``normalize_finish_reason=True``."""
-
-    __slots__ = ("merged",)
-
-    def __init__(self, merged: PartialFold) -> None:
-        self.merged = merged
-
-    @property
-    def chunks(self) -> int:
-        return self.merged.chunks
-
-    def completion(self, *, strict: bool = False) -> Completion:
-        return self.merged.completion(strict=strict, normalize_finish_reason=True)
 
 
 def _located(

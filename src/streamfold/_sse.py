@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
 import anyio
 
 from . import _model as m
-from ._convert import json_dumps, json_loads
+from ._convert import json_bytes, json_dumps, json_loads
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
@@ -73,18 +73,7 @@ DEFAULT_MAX_EVENT_SIZE: Final = 64 * 1024 * 1024
 _READ_SIZE: Final = 1 << 16
 _loads = json_loads  # the JSON parser of data lines (orjson when installed, else json)
 
-
-def _write_json(value: Any) -> bytes:
-    return json_dumps(value).encode()
-
-
-_write: Callable[[Any], bytes] = _write_json  # compact JSON as json_dumps writes it, as bytes
-try:
-    import orjson
-
-    _write = orjson.dumps  # (what json_dumps calls, without its decode)
-except ImportError:  # pragma: no cover - orjson is in the test extra
-    pass
+_write = json_bytes  # compact JSON as bytes, as json_dumps writes it (TypeError: it refuses)
 _BOM: Final = b"\xef\xbb\xbf"
 
 # event kinds

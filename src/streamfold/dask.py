@@ -39,15 +39,7 @@ from ._convert import to_dict
 from ._errors import InvalidChunkError, StreamError, StreamfoldError
 from ._fold import FieldRule, PartialFold, merge_partials
 from ._logs import CLOSE, KeyFunction, LogResult, line_parser, orphan_result, stream_result
-from ._parallel import (
-    FAILED,
-    ORPHAN,
-    SHIFT,
-    Options,
-    Segment,
-    fold_lines,
-    folded,
-)
+from ._parallel import FAILED, ORPHAN, SHIFT, Options, Segment, fold_lines
 from ._parallel import _located as located
 
 __all__ = ["fold_bag", "fold_results"]
@@ -82,14 +74,9 @@ def fold_results(
     With ``npartitions``, the pieces are grouped by key with a task shuffle into that many
     partitions instead (``Bag.groupby``): no step holds every stream, for the largest logs.
     """
-    options = Options(
-        key=key,
-        strict=strict,
-        window=None,
-        field_rules=field_rules,
-        normalize_finish_reason=normalize_finish_reason,
+    streams, orphans = _fold(
+        lines, _options(key, strict, field_rules, normalize_finish_reason), split_every, npartitions
     )
-    streams, orphans = _fold(lines, options, split_every, npartitions)
     bag: db.Bag = _bag.concat([streams, orphans])
     return bag
 
@@ -109,16 +96,27 @@ def fold_bag(
     .to_textfiles(..., last_endline=True)``. The streams with errors, and the lines of no
     stream, are in :func:`fold_results` (same arguments).
     """
-    options = Options(
+    streams, _ = _fold(
+        lines, _options(key, strict, field_rules, normalize_finish_reason), split_every, npartitions
+    )
+    completions: db.Bag = streams.filter(operator.attrgetter("ok")).map(_completion)
+    return completions
+
+
+def _options(
+    key: KeyFunction | None,
+    strict: bool,
+    field_rules: Mapping[str, FieldRule] | None,
+    normalize_finish_reason: bool,
+) -> Options:
+    """The options of every partition: those of ``read_log(..., window=None)``."""
+    return Options(
         key=key,
         strict=strict,
         window=None,
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
     )
-    streams, _ = _fold(lines, options, split_every, npartitions)
-    completions: db.Bag = streams.filter(operator.attrgetter("ok")).map(_completion)
-    return completions
 
 
 def _fold(
@@ -257,7 +255,7 @@ def _results(
         ]
         results.append(
             stream_result(
-                folded(run.partial, normalize_finish_reason),
+                run.partial._resolved(normalize_finish_reason),
                 errors,
                 key=key,
                 strict=strict,
