@@ -2,7 +2,7 @@
 
 Runs against a local fake server that streams recorded-style responses, so it needs no API key:
 
-    pip install 'streamfold[openai,partial]'
+    pip install '.[openai,partial]'    # from a clone of the repository
     python examples/agent_loop.py
 
 What it shows: text printed as it arrives, a tool's arguments growing while they stream
