@@ -1,4 +1,4 @@
-"""Every Python snippet of the README runs, does what the text around it says, and passes mypy --strict.
+"""Every Python snippet of the README runs, does what its text says, and passes mypy --strict.
 
 The snippets are extracted from README.md as they are written; the names they use without
 defining them come from tests/readme_names.py (real values: a local SSE server that the real
