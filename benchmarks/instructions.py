@@ -132,7 +132,9 @@ def _count(valgrind: str, path: str, file: Path, mode: str) -> int:
         str(file),
         mode,
     ]
-    done = subprocess.run(command, capture_output=True, check=False, cwd=ROOT)
+    # a fixed hash seed: set and dict layouts, and so the counts, repeat from run to run
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, check=False, cwd=ROOT, env=env)
     if done.returncode != 0:
         tail = done.stderr.decode(errors="replace")[-2000:]
         raise RuntimeError(f"callgrind run failed: {' '.join(command)}\n{tail}")
