@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import shutil
 
 import pytest
-from benchmarks import compare, memory, targets
+from benchmarks import compare, instructions, memory, targets
 
 
 def _installed(module: str) -> bool:
@@ -83,3 +85,32 @@ def test_targets_quick_prints_every_target(capsys: pytest.CaptureFixture[str]) -
             assert verdict in ("met", "NOT met"), found
         else:
             assert verdict == "skipped: not installed", found
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="counts with callgrind")
+def test_instructions_counts_one_cell(capsys: pytest.CaptureFixture[str]) -> None:
+    """instructions.py --json counts orjson.loads of text chunks under callgrind, per chunk."""
+    status = instructions.main(["--paths", "parse", "--scenarios", "text", "--json"])
+    assert status == 0
+    report = json.loads(capsys.readouterr().out)
+    parse = report["per_chunk"]["parse"]["text"]
+    # one more chunk costs thousands of instructions, not millions (start-up cancelled out)
+    assert 1_000 < parse < 100_000
+    assert report["ratio_to_parse"] == {}
+
+
+def test_instructions_without_valgrind_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without valgrind, instructions.py exits 2 with a message naming it, not a traceback."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert instructions.main(["--paths", "parse", "--scenarios", "text"]) == 2
+    assert "valgrind is not installed" in capsys.readouterr().err
+
+
+def test_instructions_table_renders_ratios() -> None:
+    """The text table shows thousands per chunk and each path's ratio to orjson.loads."""
+    table = {"parse": {"text": 10_000.0}, "log": {"text": 35_000.0}}
+    text = instructions.render(table, ["text"])
+    assert "10.0k" in text
+    assert "35.0k (3.50x)" in text
