@@ -825,6 +825,12 @@ class Accumulator:
             return False
         return all(c.finish_reason is not None for c in self._choices.values())
 
+    def __repr__(self) -> str:
+        return (
+            f"<Accumulator chunks={self._count}, choices={len(self._choices)},"
+            f" complete={self.is_complete}{', closed' if self._closed else ''}>"
+        )
+
     def add(self, chunk: Any) -> None:
         """Fold one chunk.
 
