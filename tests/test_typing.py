@@ -27,8 +27,8 @@ def chat(chunks: list[Any], result: streamfold.LogResult) -> None:
     assert_type(wrapped.snapshot(), streamfold.ChatCompletion)
     assert_type(wrapped.completion, streamfold.ChatCompletion)
     assert_type(streamfold.to_dict(completion), dict[str, Any])
-    data: dict[str, Any] = streamfold.to_dict(result.completion)  # a completion or None
-    assert data is not None
+    if result.completion is not None:
+        assert_type(streamfold.to_dict(result.completion), dict[str, Any])
 
 
 def errors(error: streamfold.StreamfoldError, cut: streamfold.IncompleteStreamError) -> None:
