@@ -51,12 +51,11 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=ADAPTERS)
-def fold(request: pytest.FixtureRequest) -> Fold:
-    """A function ``fold(chunks, **options)`` backed by one adapter on one backend."""
-    name: str = request.param
+def _adapter(name: str, sync: Fold, asynchronous: Callable[..., Any]) -> Fold:
+    """``fold(chunks, **options)`` through the adapter ``name``; ``sync`` / ``asynchronous``
+    are the accumulate functions, the wrappers go through their accumulator."""
     if name == "accumulate":
-        return streamfold.accumulate
+        return sync
     if name == "wrap":
         return _via_wrap
     backend, adapter = name.split("-")
@@ -66,7 +65,8 @@ def fold(request: pytest.FixtureRequest) -> Fold:
         if adapter == "aaccumulate":
 
             async def main() -> streamfold.Completion:
-                return await streamfold.aaccumulate(_agen(chunks), **options)
+                result: streamfold.Completion = await asynchronous(_agen(chunks), **options)
+                return result
 
         else:
 
@@ -76,6 +76,19 @@ def fold(request: pytest.FixtureRequest) -> Fold:
         return anyio.run(main, backend=backend)
 
     return run
+
+
+@pytest.fixture(params=ADAPTERS)
+def fold(request: pytest.FixtureRequest) -> Fold:
+    """A function ``fold(chunks, **options)`` backed by one adapter on one backend."""
+    return _adapter(request.param, streamfold.accumulate, streamfold.aaccumulate)
+
+
+@pytest.fixture(params=ADAPTERS)
+def fold_text(request: pytest.FixtureRequest) -> Fold:
+    """``fold`` for streams of the legacy completions API (``accumulate_text`` and
+    ``aaccumulate_text`` in place of the chat ones)."""
+    return _adapter(request.param, streamfold.accumulate_text, streamfold.aaccumulate_text)
 
 
 EVENT_ADAPTERS = [

@@ -13,6 +13,7 @@ import streamfold
 
 Chunk = dict[str, Any]
 Fold = Callable[..., streamfold.Completion]
+FoldText = Callable[..., streamfold.Completion]  # the fold_text fixture (conftest.py)
 
 
 def chat(completion: object) -> streamfold.ChatCompletion:

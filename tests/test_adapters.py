@@ -429,3 +429,161 @@ def test_openai_chunk_unknown_keys_are_kept() -> None:
     assert from_sdk["choices"][0]["native_finish_reason"] == "end_turn"
     assert from_sdk["choices"][0]["message"]["reasoning"] == "Think"
     assert from_sdk["choices"][0]["message"]["content"] == "Hi"
+
+
+# -- issue 11: the chat adapters and the legacy completions API, strict wrappers, reprs -----------
+
+LEGACY = [
+    {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "gpt-3.5-turbo-instruct",
+     "choices": [{"index": 0, "text": piece, "logprobs": None, "finish_reason": finish}]}
+    for piece, finish in [("Hel", None), ("lo", "stop")]
+]  # fmt: skip
+BACKENDS = ["sync", "asyncio", "trio"]
+
+
+def _on(backend: str, sync: Any, asynchronous: Any, chunks: list[Any], **options: Any) -> Any:
+    """Run a sync adapter, or its async twin on an async source on one backend."""
+    if backend == "sync":
+        return sync(chunks, **options)
+
+    async def main() -> Any:
+        return await asynchronous(_asource(chunks, []), **options)
+
+    return anyio.run(main, backend=backend)
+
+
+async def _awrap_completion(source: AsyncIterator[Any], **options: Any) -> Any:
+    wrapped = streamfold.awrap(source, **options)
+    async for _ in wrapped:
+        pass
+    return wrapped.completion
+
+
+def _wrap_completion(chunks: Iterable[Any], **options: Any) -> Any:
+    wrapped = streamfold.wrap(chunks, **options)
+    for _ in wrapped:
+        pass
+    return wrapped.completion
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_chat_adapters_refuse_a_legacy_stream_naming_accumulate_text(backend: str) -> None:
+    """accumulate / aaccumulate / wrap / awrap of a text_completion stream: UsageError naming
+    accumulate_text, with the folded TextCompletion kept; accumulate_text folds it."""
+    text = streamfold.accumulate_text(LEGACY)
+    assert text.choices[0].text == "Hello"
+    assert _on(backend, streamfold.accumulate_text, streamfold.aaccumulate_text, LEGACY) == text
+    for sync, asynchronous in [
+        (streamfold.accumulate, streamfold.aaccumulate),
+        (_wrap_completion, _awrap_completion),
+    ]:
+        with pytest.raises(UsageError, match="accumulate_text") as info:
+            _on(backend, sync, asynchronous, LEGACY, strict=True)
+        assert info.value.completion == text
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_accumulate_text_refuses_a_chat_stream_and_folds_an_empty_one(backend: str) -> None:
+    """accumulate_text of chat chunks: UsageError naming accumulate, the ChatCompletion kept; a
+    stream without any choice folds into an empty TextCompletion with the envelope."""
+    chat = _stream()
+    with pytest.raises(UsageError, match=r"streamfold\.accumulate ") as info:
+        _on(backend, streamfold.accumulate_text, streamfold.aaccumulate_text, chat)
+    assert info.value.completion == streamfold.accumulate(chat)
+    empty = _on(backend, streamfold.accumulate_text, streamfold.aaccumulate_text, [chunk([])])
+    assert type(empty) is streamfold.TextCompletion
+    assert (empty.id, empty.choices, empty.extra) == (
+        chat[0]["id"],
+        (),
+        {"service_tier": "default"},
+    )
+    with pytest.raises(streamfold.IncompleteStreamError) as cut:
+        _on(
+            backend,
+            streamfold.accumulate_text,
+            streamfold.aaccumulate_text,
+            LEGACY[:1],
+            strict=True,
+        )
+    assert type(cut.value.completion) is streamfold.TextCompletion
+
+
+def _wrap_events(chunks: list[Any], **options: Any) -> list[Any]:
+    return list(streamfold.wrap(chunks, **options).events())
+
+
+async def _awrap_events(source: AsyncIterator[Any], **options: Any) -> list[Any]:
+    return [e async for e in streamfold.awrap(source, **options).events()]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_wrap_strict_raises_when_the_source_ends_before_the_finish(backend: str) -> None:
+    """wrap / awrap(strict=True): a cut stream raises IncompleteStreamError once every chunk has
+    passed (chunks and events alike), holding what arrived; a whole stream passes."""
+    whole = _stream()
+    cut = whole[:2]
+    assert _on(backend, _wrap_completion, _awrap_completion, whole, strict=True).is_complete
+    for sync, asynchronous in [
+        (_wrap_completion, _awrap_completion),
+        (_wrap_events, _awrap_events),
+    ]:
+        with pytest.raises(streamfold.IncompleteStreamError, match="no finish_reason") as info:
+            _on(backend, sync, asynchronous, cut, strict=True)
+        assert message(info.value.completion).content == "Hel"
+        assert not info.value.completion.is_complete
+    assert message(_on(backend, _wrap_completion, _awrap_completion, cut)).content == "Hel"
+
+
+def test_wrap_strict_completion_after_breaking_out_is_incomplete() -> None:
+    """wrap(strict=True): leaving the loop early is no error, but .completion then raises."""
+    wrapped = streamfold.wrap(_stream(), strict=True)
+    for _ in wrapped:
+        break
+    with pytest.raises(streamfold.IncompleteStreamError) as info:
+        wrapped.completion  # noqa: B018
+    assert info.value.completion == wrapped.accumulator.completion()
+
+
+def test_completion_tells_whether_it_is_complete_without_changing_its_json() -> None:
+    """ChatCompletion.is_complete: the accumulator's verdict, kept through to_dict / from_dict,
+    and no key of its own in the JSON."""
+    whole = streamfold.accumulate(_stream())
+    cut = streamfold.accumulate(_stream()[:2])
+    assert (whole.is_complete, cut.is_complete) == (True, False)
+    assert not streamfold.ChatCompletion().is_complete
+    for completion in (whole, cut):
+        data = streamfold.to_dict(completion)
+        assert "is_complete" not in data
+        assert "complete" not in json.dumps(data)
+        assert streamfold.from_dict(streamfold.ChatCompletion, data).is_complete is (
+            completion.is_complete
+        )
+    assert streamfold.accumulate_text(LEGACY).is_complete
+    assert not streamfold.accumulate_text(LEGACY[:1]).is_complete
+
+
+@pytest.mark.anyio
+async def test_reprs_show_the_fold_state(anyio_backend: str) -> None:
+    """Folded, AsyncFolded and Accumulator reprs show chunks, choices and whether complete."""
+    wrapped = streamfold.wrap(_stream())
+    assert repr(wrapped) == "<Folded not started: chunks=0, choices=0, complete=False>"
+    for _ in wrapped:
+        pass
+    assert repr(wrapped) == "<Folded ended: chunks=5, choices=1, complete=True>"
+    acc = streamfold.Accumulator()
+    acc.add(_stream()[0])
+    assert repr(acc) == "<Accumulator chunks=1, choices=1, complete=False>"
+    async with streamfold.awrap(_asource(_stream(), [])) as awrapped:
+        async for _ in awrapped:
+            assert repr(awrapped).startswith("<AsyncFolded iterating: chunks=1, choices=1,")
+            break
+    assert repr(awrapped) == "<AsyncFolded ended: chunks=1, choices=1, complete=False>"
+
+
+def test_model_reprs_leave_out_an_empty_extra() -> None:
+    """attrs reprs: extra={} is left out; a non-empty extra is shown."""
+    plain = streamfold.FunctionCall(name="f", arguments="{}")
+    assert repr(plain) == "FunctionCall(name='f', arguments='{}')"
+    kept = streamfold.FunctionCall(name="f", arguments="{}", extra={"x": 1})
+    assert repr(kept) == "FunctionCall(name='f', arguments='{}', extra={'x': 1})"
+    assert "extra" not in repr(streamfold.accumulate(_stream()))

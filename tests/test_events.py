@@ -248,3 +248,81 @@ def test_plain_adapters_unaffected_by_events() -> None:
     wrapped = streamfold.wrap(chunks)
     list(wrapped.events())
     assert wrapped.completion == streamfold.accumulate(chunks)
+
+
+def _finish_every_chunk() -> list[dict[str, Any]]:
+    """A proxy's tool-call stream: every chunk, the first included, says "tool_calls"."""
+
+    def call(i: int, **fields: Any) -> dict[str, Any]:
+        return delta({"tool_calls": [{"index": i, **fields}]}, finish="tool_calls")
+
+    return [
+        chunk(delta({"role": "assistant", "content": ""}, finish="tool_calls")),
+        chunk(call(0, id="call_a", type="function", function={"name": "get", "arguments": ""})),
+        chunk(call(0, function={"arguments": '{"city": '})),
+        chunk(call(0, function={"arguments": '"Paris"}'})),
+        chunk(call(1, id="call_b", type="function", function={"name": "put", "arguments": "{}"})),
+        chunk(delta({}, finish="tool_calls")),
+    ]
+
+
+def test_finish_reason_on_every_chunk_done_events_fire_once_at_the_end(
+    events_of: CollectEvents,
+) -> None:
+    """finish_reason on every chunk: the done events fire once, after every delta, complete."""
+    chunks = _finish_every_chunk()
+    events = events_of(chunks)
+    assert kinds(events) == [
+        "choice.started",
+        "tool_calls.function.started",
+        "tool_calls.function.arguments.delta",
+        "tool_calls.function.arguments.delta",
+        "tool_calls.function.started",
+        "tool_calls.function.arguments.delta",
+        "tool_calls.function.arguments.done",
+        "tool_calls.function.arguments.done",
+        "choice.finished",
+    ]
+    done = [e for e in events if isinstance(e, streamfold.ToolCallDone)]
+    calls = streamfold.accumulate(chunks).choices[0].message.tool_calls
+    assert calls is not None
+    assert [(e.id, e.arguments) for e in done] == [(c.id, c.function.arguments) for c in calls]
+    assert [e.parsed for e in done] == [{"city": "Paris"}, {}]
+
+
+def test_finish_then_more_content_is_not_final(events_of: CollectEvents) -> None:
+    """A finish followed by more deltas: content.done carries all the text, once."""
+    events = events_of(
+        [
+            chunk(delta({"role": "assistant", "content": "Hel"}, finish="stop")),
+            chunk(delta({}, finish="stop")),
+            chunk(delta({"content": "lo"}, finish="stop")),
+            chunk(delta({}, finish="length")),
+        ]
+    )
+    assert kinds(events) == [
+        "choice.started",
+        "content.delta",
+        "content.delta",
+        "content.done",
+        "choice.finished",
+    ]
+    done, finished = events[-2:]
+    assert isinstance(done, streamfold.ContentDone)
+    assert done.content == "Hello"
+    assert isinstance(finished, streamfold.ChoiceFinished)
+    assert finished.finish_reason == "length"  # the final state's
+
+
+def test_usage_chunk_closes_the_finished_choices() -> None:
+    """The closing usage chunk brings the done events of the finished choices, before usage."""
+    acc = streamfold.Accumulator()
+    for part in _finish_every_chunk():
+        assert not any(isinstance(e, streamfold.ToolCallDone) for e in acc.add_events(part))
+    assert kinds(acc.add_events(chunk(usage=USAGE))) == [
+        "tool_calls.function.arguments.done",
+        "tool_calls.function.arguments.done",
+        "choice.finished",
+        "usage",
+    ]
+    assert acc.end_events() == []

@@ -205,7 +205,7 @@ def test_missing_choice_is_a_usage_error() -> None:
 
 def test_text_completion_is_refused() -> None:
     """A legacy text completion has no message: TypeError."""
-    text = streamfold.accumulate(
+    text = streamfold.accumulate_text(
         [{"choices": [{"index": 0, "text": "hi", "finish_reason": "stop"}]}]
     )
     with pytest.raises(TypeError, match="to_message takes a streamfold ChatCompletion"):

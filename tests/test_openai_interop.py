@@ -571,7 +571,7 @@ def test_chunk_round_trip() -> None:
 
 def test_text_completion_round_trip() -> None:
     """A legacy TextCompletion becomes the SDK's Completion and comes back equal."""
-    folded = streamfold.accumulate(
+    folded = streamfold.accumulate_text(
         [
             {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "gpt-3.5-turbo"}
             | {"choices": [{"index": 0, "text": "Hel", "logprobs": None, "finish_reason": None}]},

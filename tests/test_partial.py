@@ -99,12 +99,30 @@ def test_value_keeps_the_last_good_parse_after_garbage() -> None:
     assert isinstance(partial.final(), ValueError)
 
 
-@pytest.mark.parametrize("text", ["", "   ", '{"a": 1} trailing', "[NaN]", '{"a": Infinity}'])
+@pytest.mark.parametrize("text", ['{"a": 1} trailing', "[NaN]", '{"a": Infinity}', "{"])
 def test_strict_final_errors(text: str) -> None:
-    """Empty text, trailing garbage, NaN and Infinity are errors, returned by final()."""
+    """Trailing garbage, NaN and Infinity are errors: returned by final() and by
+    try_parse_arguments, raised by parse_arguments."""
     partial = streamfold.PartialJSON(text)
     assert isinstance(partial.final(), ValueError)
-    assert isinstance(streamfold.parse_arguments(text), ValueError)
+    value, error = streamfold.try_parse_arguments(text)
+    assert value is None
+    assert isinstance(error, streamfold.InvalidArgumentsError)
+    with pytest.raises(streamfold.InvalidArgumentsError) as info:
+        streamfold.parse_arguments(text)
+    assert isinstance(info.value, ValueError)
+    assert info.value.arguments == text
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_arguments_parse_as_an_empty_object(text: str) -> None:
+    """No arguments at all (parameterless tools: vLLM, Vercel) parse as {} in every form."""
+    assert streamfold.parse_arguments(text) == {}
+    assert streamfold.try_parse_arguments(text) == ({}, None)
+    assert streamfold.PartialJSON(text).final() == {}
+    call = streamfold.ToolCall(id="c", function=streamfold.FunctionCall(name="now", arguments=""))
+    assert streamfold.parse_arguments(call) == {}
 
 
 def test_feed_after_final_is_a_usage_error() -> None:
@@ -175,17 +193,27 @@ def test_policy_arguments_are_checked() -> None:
 
 
 def test_parse_arguments_of_a_finished_call() -> None:
-    """parse_arguments takes a ToolCall, a FunctionCall or the text; errors are returned."""
+    """parse_arguments takes a ToolCall, a FunctionCall or the text; bad JSON raises, naming the
+    call; try_parse_arguments returns the same error instead."""
     call = streamfold.ToolCall(
         id="call_1", function=streamfold.FunctionCall(name="edit", arguments=ARGS)
     )
     assert streamfold.parse_arguments(call) == json.loads(ARGS)
     assert streamfold.parse_arguments(call.function) == json.loads(ARGS)
     assert streamfold.parse_arguments('{"a": [1]}') == {"a": [1]}
-    bad = streamfold.ToolCall(id="c", function=streamfold.FunctionCall(name="f", arguments="{"))
-    assert isinstance(streamfold.parse_arguments(bad), ValueError)
+    assert streamfold.try_parse_arguments(call) == (json.loads(ARGS), None)
+    bad = streamfold.ToolCall(id="c9", function=streamfold.FunctionCall(name="f", arguments="{"))
+    with pytest.raises(streamfold.InvalidArgumentsError, match=r"tool call 'f' \(c9\)") as info:
+        streamfold.parse_arguments(bad)
+    assert (info.value.name, info.value.id, info.value.arguments) == ("f", "c9", "{")
+    value, error = streamfold.try_parse_arguments(bad)
+    assert value is None
+    assert error is not None
+    assert error.message == info.value.message
     with pytest.raises(TypeError, match="parse_arguments takes"):
         streamfold.parse_arguments({"arguments": "{}"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="try_parse_arguments takes"):
+        streamfold.try_parse_arguments(None)  # type: ignore[arg-type]
 
 
 def test_parse_arguments_of_a_folded_stream() -> None:

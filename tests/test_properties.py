@@ -286,3 +286,39 @@ def test_to_chunks_of_any_completion_folds_back(
     assert streamfold.to_dict(streamfold.accumulate(chunks)) == expected
     body = b"".join(streamfold.to_sse(chunks))
     assert streamfold.to_dict(streamfold.from_sse(body)) == expected
+
+
+FINISHES = st.sampled_from([None, None, "stop", "tool_calls", "length"])
+
+
+@settings(deadline=None, max_examples=200)
+@given(streams(), st.data())
+def test_done_events_carry_the_completions_final_state(
+    case: tuple[dict[str, Any], list[Any]], data: st.DataObject
+) -> None:
+    """For any stream, finish_reason on any chunks: the done events equal the completion's."""
+    _, chunks = case
+    for part in chunks:  # proxies repeat finish_reason anywhere, from the first chunk on
+        for choice in part["choices"]:
+            finish = data.draw(FINISHES)
+            if finish is not None:
+                choice["finish_reason"] = finish
+    acc = streamfold.Accumulator()
+    events = [e for part in chunks for e in acc.add_events(part)] + acc.end_events()
+    completion = streamfold.accumulate(chunks)
+    assert isinstance(completion, streamfold.ChatCompletion)
+    for choice in completion.choices:
+        mine = [e for e in events if getattr(e, "choice_index", None) == choice.index]
+        calls = choice.message.tool_calls or ()
+        done = [e for e in mine if isinstance(e, streamfold.ToolCallDone)]
+        assert sorted((e.index, e.id, e.arguments) for e in done) == [
+            (i, c.id, c.function.arguments) for i, c in enumerate(calls)
+        ]
+        assert [e.content for e in mine if isinstance(e, streamfold.ContentDone)] == (
+            [choice.message.content] if choice.message.content else []
+        )
+        finished = [e.finish_reason for e in mine if isinstance(e, streamfold.ChoiceFinished)]
+        assert finished == ([choice.finish_reason] if choice.finish_reason else [])
+        # nothing of the choice is reported after it finished
+        if finished:
+            assert isinstance(mine[-1], streamfold.ChoiceFinished)

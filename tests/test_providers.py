@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import streamfold
-from provider_streams import Chunk, Fold, calls, chat, msg, plain
+from provider_streams import Chunk, Fold, FoldText, calls, chat, msg, plain
 
 # ---------------------------------------------------------------------------------------------
 # 1. Azure: empty first chunk with prompt_filter_results, content_filter_results per choice, and
@@ -2737,7 +2737,7 @@ def _text_choice(
     }
 
 
-def test_fact_20_vllm_text_completion_with_logprobs(fold: Fold) -> None:
+def test_fact_20_vllm_text_completion_with_logprobs(fold_text: FoldText) -> None:
     """Fact 20 (vLLM): a legacy stream folds into a TextCompletion with merged logprob lists."""
     chunks = [
         _vllm_text(
@@ -2755,7 +2755,7 @@ def test_fact_20_vllm_text_completion_with_logprobs(fold: Fold) -> None:
         _vllm_text([_text_choice(0, ".", (["."], [-1.5], [{".": -1.5}], [40]), "length")]),
         _vllm_text([], {"prompt_tokens": 8, "total_tokens": 11, "completion_tokens": 3}),
     ]
-    c = fold(chunks)
+    c = fold_text(chunks)
     assert type(c) is streamfold.TextCompletion
     assert c.object == "text_completion"
     assert c.id == "cmpl-5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c"
@@ -2778,7 +2778,7 @@ def test_fact_20_vllm_text_completion_with_logprobs(fold: Fold) -> None:
     assert data["choices"][0]["logprobs"]["tokens"] == [" Paris", " is", "."]
 
 
-def test_fact_20_openai_instruct_two_choices_interleaved(fold: Fold) -> None:
+def test_fact_20_openai_instruct_two_choices_interleaved(fold_text: FoldText) -> None:
     """Fact 20 (OpenAI instruct, n=2): interleaved text choices keep their own text and lists."""
 
     def oai_text(choice: dict[str, Any]) -> Chunk:
@@ -2797,7 +2797,7 @@ def test_fact_20_openai_instruct_two_choices_interleaved(fold: Fold) -> None:
         oai_text(_text_choice(0, " sky", ([" sky"], [-0.9], [{" sky": -0.9}], [3]), "stop")),
         oai_text(_text_choice(1, " sea", ([" sea"], [-0.7], [{" sea": -0.7}], [4]), "stop")),
     ]
-    c = fold(chunks)
+    c = fold_text(chunks)
     assert isinstance(c, streamfold.TextCompletion)
     assert [(ch.index, ch.text, ch.finish_reason) for ch in c.choices] == [
         (0, "Red sky", "stop"),
@@ -2815,7 +2815,7 @@ def test_fact_20_openai_instruct_two_choices_interleaved(fold: Fold) -> None:
     plain(c)
 
 
-def test_fact_20_text_completion_error_mid_stream_keeps_text(fold: Fold) -> None:
+def test_fact_20_text_completion_error_mid_stream_keeps_text(fold_text: FoldText) -> None:
     """Fact 20 (vLLM): a legacy stream cut by an error gives a StreamError with a TextCompletion."""
     chunks = [
         _vllm_text([_text_choice(0, "Hello", None)]),
@@ -2829,7 +2829,7 @@ def test_fact_20_text_completion_error_mid_stream_keeps_text(fold: Fold) -> None
         },
     ]
     with pytest.raises(streamfold.StreamError) as info:
-        fold(chunks)
+        fold_text(chunks)
     done = info.value.completion
     assert type(done) is streamfold.TextCompletion
     assert done.choices[0].text == "Hello world"

@@ -131,11 +131,15 @@ def run(snippet: str) -> tuple[dict[str, Any], str, Any]:
 
 
 def _tools_completion() -> streamfold.ChatCompletion:
-    return streamfold.from_sse(EXAMPLES / "openai_tools.sse")
+    completion = streamfold.from_sse(EXAMPLES / "openai_tools.sse")
+    assert isinstance(completion, streamfold.ChatCompletion)
+    return completion
 
 
 def _text_completion() -> streamfold.ChatCompletion:
-    return streamfold.from_sse(EXAMPLES / "openai_text.sse")
+    completion = streamfold.from_sse(EXAMPLES / "openai_text.sse")
+    assert isinstance(completion, streamfold.ChatCompletion)
+    return completion
 
 
 def check_wrap(ns: dict[str, Any], out: str, names: Any) -> None:

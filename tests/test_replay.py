@@ -337,7 +337,7 @@ def test_text_completion_round_trip() -> None:
     )
     chunks = list(streamfold.to_chunks(completion, seed=3))
     assert all(c["object"] == "text_completion" for c in chunks)
-    assert streamfold.accumulate(chunks) == completion
+    assert streamfold.accumulate_text(chunks) == completion
     assert streamfold.from_sse(b"".join(streamfold.to_sse(chunks))) == completion
 
 

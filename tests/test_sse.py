@@ -139,7 +139,7 @@ def test_server_error_event_raises_with_the_text_so_far(sse_fold: SSEFold) -> No
     with pytest.raises(streamfold.StreamError) as info:
         sse_fold([text.encode()])
     assert info.value.error == error["error"]
-    assert info.value.completion.choices[0].message.content == "Here is"
+    assert content(info.value.completion) == "Here is"
     if isinstance(info.value, streamfold.LineStreamError):  # from_sse / afrom_sse name the line
         assert info.value.line == 4
 
@@ -329,7 +329,7 @@ def test_llama_cpp_error_line_raises_stream_error_with_parsed_payload() -> None:
         "message": "context shift is disabled",
         "type": "server_error",
     }
-    assert err.completion.choices[0].message.content == "Once upon a time"
+    assert content(err.completion) == "Once upon a time"
     assert err.source is not None
     assert err.source.endswith("llamacpp_error.sse")
     assert err.line == 11
@@ -342,7 +342,7 @@ def test_error_line_that_is_not_json_carries_the_raw_text() -> None:
     with pytest.raises(streamfold.StreamError) as info:
         streamfold.from_sse(text)
     assert info.value.error == "upstream went away"
-    assert info.value.completion.choices[0].message.content == "a"
+    assert content(info.value.completion) == "a"
 
 
 def test_error_event_flat_object_is_kept_whole() -> None:
@@ -374,7 +374,7 @@ def test_iter_sse_turns_error_events_into_error_chunks() -> None:
     with pytest.raises(streamfold.StreamError) as info:
         streamfold.accumulate(chunks)
     assert info.value.error == {"message": "x"}
-    assert info.value.completion.choices[0].message.content == "a"
+    assert content(info.value.completion) == "a"
 
 
 def test_iter_sse_yields_every_chunk_before_a_bad_event() -> None:
@@ -409,7 +409,7 @@ def test_body_cut_inside_an_event_raises_naming_the_line_and_keeps_the_rest() ->
     assert isinstance(err, ValueError)
     assert err.line == 3
     assert "line 3: the body ended inside an event" in str(err)
-    assert err.completion.choices[0].message.content == "kept"
+    assert content(err.completion) == "kept"
 
 
 def test_data_that_is_not_a_json_object_names_its_line() -> None:
@@ -419,7 +419,7 @@ def test_data_that_is_not_a_json_object_names_its_line() -> None:
         with pytest.raises(streamfold.InvalidLineError) as info:
             streamfold.from_sse(text)
         assert info.value.line == 3
-        assert info.value.completion.choices[0].message.content == "a"
+        assert content(info.value.completion) == "a"
 
 
 def test_bad_field_in_a_chunk_names_the_line_and_the_field() -> None:
@@ -472,7 +472,7 @@ def test_strict_incomplete_stream_names_the_line() -> None:
     """strict=True on a stream without a finish reason."""
     with pytest.raises(streamfold.IncompleteStreamError, match=r"^line 1: ") as info:
         streamfold.from_sse(body("data: " + chunk({"content": "a"}), done=False), strict=True)
-    assert info.value.completion.choices[0].message.content == "a"
+    assert content(info.value.completion) == "a"
 
 
 def test_located_errors_survive_pickling() -> None:
@@ -619,5 +619,5 @@ def test_groq_capture_event_error() -> None:
     with pytest.raises(streamfold.LineStreamError) as info:
         streamfold.from_sse(EXAMPLES / "groq_error.sse")
     assert info.value.error["type"] == "internal_server_error"
-    assert info.value.completion.choices[0].message.content == "Here is the first part"
+    assert content(info.value.completion) == "Here is the first part"
     assert info.value.line == 14

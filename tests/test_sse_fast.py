@@ -460,7 +460,9 @@ def test_bad_escape_in_a_hole_is_parsed_whole() -> None:
         streamfold.from_sse(body)
     assert isinstance(info.value, streamfold.InvalidLineError)
     assert info.value.line == 5
-    assert info.value.completion.choices[0].message.content == "ab"
+    folded = info.value.completion
+    assert isinstance(folded, streamfold.ChatCompletion)
+    assert folded.choices[0].message.content == "ab"
 
 
 def test_events_of_several_lines_are_not_templates() -> None:

@@ -5,13 +5,16 @@ from ._adapters import (
     Completion,
     Folded,
     aaccumulate,
+    aaccumulate_text,
     accumulate,
+    accumulate_text,
     awrap,
     wrap,
 )
 from ._convert import from_dict, from_json, to_dict, to_json
 from ._errors import (
     IncompleteStreamError,
+    InvalidArgumentsError,
     InvalidChunkError,
     PartialMergeError,
     StreamError,
@@ -68,7 +71,7 @@ from ._model import (
 )
 from ._openai import from_openai, to_openai
 from ._parallel import fold_logs
-from ._partial import PartialJSON, parse_arguments
+from ._partial import PartialJSON, parse_arguments, try_parse_arguments
 from ._replay import to_chunks, to_sse
 from ._sse import InvalidLineError, LineStreamError, afrom_sse, aiter_sse, from_sse, iter_sse
 
@@ -103,6 +106,7 @@ __all__ = [
     "Folded",
     "FunctionCall",
     "IncompleteStreamError",
+    "InvalidArgumentsError",
     "InvalidChunkError",
     "InvalidLineError",
     "LineStreamError",
@@ -134,7 +138,9 @@ __all__ = [
     "UsageEvent",
     "__version__",
     "aaccumulate",
+    "aaccumulate_text",
     "accumulate",
+    "accumulate_text",
     "afrom_sse",
     "aiter_sse",
     "awrap",
@@ -153,5 +159,6 @@ __all__ = [
     "to_message",
     "to_openai",
     "to_sse",
+    "try_parse_arguments",
     "wrap",
 ]

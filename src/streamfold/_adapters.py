@@ -4,6 +4,12 @@
 unchanged while folding them, or yield typed events instead (``.events()``). No merge rule lives
 here: every chunk goes to ``Accumulator.add`` (or ``add_events``), and the sync and async twins
 share everything but the loop itself.
+
+The chat adapters return :class:`ChatCompletion`, so a type checker knows the result's shape;
+streams of the legacy completions API fold with ``accumulate_text`` / ``aaccumulate_text`` into a
+:class:`TextCompletion`. The accumulator tells the two apart by the chunks' shape; an adapter
+given the other API's stream raises :class:`UsageError` naming the right one, with the folded
+result in ``completion`` (checked once, at the end: nothing is added to the per-chunk path).
 """
 
 from __future__ import annotations
@@ -25,11 +31,21 @@ from typing import Any, Generic, TypeVar
 import anyio
 
 from . import _model as m
-from ._errors import StreamError, UsageError
+from ._errors import IncompleteStreamError, StreamError, UsageError
 from ._events import ErrorEvent, Event
 from ._fold import Accumulator, FieldRule
 
-__all__ = ["AsyncFolded", "Completion", "Folded", "aaccumulate", "accumulate", "awrap", "wrap"]
+__all__ = [
+    "AsyncFolded",
+    "Completion",
+    "Folded",
+    "aaccumulate",
+    "aaccumulate_text",
+    "accumulate",
+    "accumulate_text",
+    "awrap",
+    "wrap",
+]
 
 T = TypeVar("T")
 G = TypeVar("G", bound=Generator[Any, None, None])
@@ -44,18 +60,20 @@ def accumulate(
     strict: bool = False,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
-) -> Completion:
-    """Fold every chunk of ``chunks`` and return the complete response.
+) -> m.ChatCompletion:
+    """Fold every chunk of ``chunks`` and return the complete ``chat.completion``.
 
     Raises :class:`InvalidChunkError` for a malformed chunk, :class:`StreamError` when the
     server reported an error mid-stream, and, with ``strict=True``,
     :class:`IncompleteStreamError` when the stream ended before every choice finished. Each
-    error's ``completion`` holds what was folded before it.
+    error's ``completion`` holds what was folded before it. A stream of the legacy completions
+    API raises :class:`UsageError` (its ``completion`` is the folded :class:`TextCompletion`):
+    fold it with :func:`accumulate_text`.
     """
     acc = Accumulator(field_rules=field_rules, normalize_finish_reason=normalize_finish_reason)
     for chunk in chunks:
         acc.add(chunk)
-    return acc.completion(strict=strict)
+    return _chat(acc, strict, _USE_ACCUMULATE_TEXT)
 
 
 async def aaccumulate(
@@ -64,47 +82,145 @@ async def aaccumulate(
     strict: bool = False,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
-) -> Completion:
+) -> m.ChatCompletion:
     """Async twin of :func:`accumulate` for an async iterable of chunks."""
     acc = Accumulator(field_rules=field_rules, normalize_finish_reason=normalize_finish_reason)
     async for chunk in chunks:
         acc.add(chunk)
-    return acc.completion(strict=strict)
+    return _chat(acc, strict, _USE_ACCUMULATE_TEXT)
+
+
+def accumulate_text(
+    chunks: Iterable[Any],
+    *,
+    strict: bool = False,
+    field_rules: Mapping[str, FieldRule] | None = None,
+) -> m.TextCompletion:
+    """Fold a stream of the legacy completions API (``object: "text_completion"``,
+    ``choices[].text``) into the complete :class:`TextCompletion`.
+
+    Raises what :func:`accumulate` raises; a chat stream raises :class:`UsageError` (its
+    ``completion`` is the folded :class:`ChatCompletion`): fold it with :func:`accumulate`.
+    """
+    acc = Accumulator(field_rules=field_rules)
+    for chunk in chunks:
+        acc.add(chunk)
+    return _text(acc, strict)
+
+
+async def aaccumulate_text(
+    chunks: AsyncIterable[Any],
+    *,
+    strict: bool = False,
+    field_rules: Mapping[str, FieldRule] | None = None,
+) -> m.TextCompletion:
+    """Async twin of :func:`accumulate_text` for an async iterable of chunks."""
+    acc = Accumulator(field_rules=field_rules)
+    async for chunk in chunks:
+        acc.add(chunk)
+    return _text(acc, strict)
+
+
+_USE_ACCUMULATE_TEXT = "fold it with streamfold.accumulate_text (or aaccumulate_text)"
+_USE_ACCUMULATOR = "read wrapper.accumulator.completion(), or fold it with accumulate_text"
+
+
+def _chat(acc: Accumulator, strict: bool, hint: str) -> m.ChatCompletion:
+    """The accumulator's completion, which must be a chat one (checked before ``strict``)."""
+    completion = acc.completion()
+    if type(completion) is not m.ChatCompletion:
+        raise UsageError(
+            f"a stream of the legacy completions API (object 'text_completion'): {hint}",
+            completion=completion,
+        )
+    if strict:
+        acc.completion(strict=True)
+    return completion
+
+
+def _text(acc: Accumulator, strict: bool) -> m.TextCompletion:
+    completion = acc.completion()
+    if isinstance(completion, m.ChatCompletion):
+        if completion.choices:
+            raise UsageError(
+                "a chat.completion.chunk stream: fold it with streamfold.accumulate "
+                "(or aaccumulate)",
+                completion=completion,
+            )
+        # no choice arrived, so nothing told the two APIs apart: the same envelope, as text
+        extra = dict(completion.extra)
+        if completion.service_tier is not None:
+            extra["service_tier"] = completion.service_tier
+        completion = m.TextCompletion(
+            id=completion.id,
+            created=completion.created,
+            model=completion.model,
+            usage=completion.usage,
+            system_fingerprint=completion.system_fingerprint,
+            extra=extra,
+        )
+    if strict:
+        try:
+            acc.completion(strict=True)
+        except IncompleteStreamError as exc:
+            exc.completion = completion
+            raise
+    return completion
 
 
 class _Base:
     """State and per-chunk steps shared by the sync and async pass-through wrappers."""
 
     def __init__(
-        self, source: Any, accumulator: Accumulator, on_event: EventCallback | None
+        self,
+        source: Any,
+        accumulator: Accumulator,
+        on_event: EventCallback | None,
+        strict: bool = False,
     ) -> None:
         self.accumulator = accumulator
         self._source = source
         self._on_event = on_event
+        self._strict = strict
         self._started = False
         self._ended = False
 
     @property
-    def completion(self) -> Completion:
+    def completion(self) -> m.ChatCompletion:
         """The folded response, once the iteration has ended (exhausted, left, or failed).
 
-        Raises :class:`UsageError` while the iteration is still going or before it started.
+        Raises :class:`UsageError` while the iteration is still going or before it started, or
+        for a stream of the legacy completions API (read ``accumulator.completion()``); with
+        ``strict=True``, :class:`IncompleteStreamError` when a choice did not finish.
         """
         if not self._ended:
             raise UsageError(
                 "the completion is known once the iteration has ended; use snapshot() before that",
                 completion=self.accumulator.snapshot(),
             )
-        return self.accumulator.completion()
+        return _chat(self.accumulator, self._strict, _USE_ACCUMULATOR)
 
     @property
     def is_complete(self) -> bool:
         """True when every choice has finished."""
         return self.accumulator.is_complete
 
-    def snapshot(self) -> Completion:
-        """The response folded so far."""
-        return self.accumulator.snapshot()
+    def snapshot(self) -> m.ChatCompletion:
+        """The response folded so far (:class:`UsageError` for a legacy completions stream)."""
+        snapshot = self.accumulator.snapshot()
+        if type(snapshot) is not m.ChatCompletion:
+            raise UsageError(
+                f"a stream of the legacy completions API: {_USE_ACCUMULATOR}", completion=snapshot
+            )
+        return snapshot
+
+    def __repr__(self) -> str:
+        acc = self.accumulator
+        state = "ended" if self._ended else "iterating" if self._started else "not started"
+        return (
+            f"<{type(self).__name__} {state}: chunks={acc.chunks}, choices={len(acc._choices)},"
+            f" complete={acc.is_complete}>"
+        )
 
     def _start(self) -> None:
         if self._started:
@@ -127,6 +243,11 @@ class _Base:
             for event in self.accumulator.end_events():
                 self._on_event(event)
 
+    def _check_end(self) -> None:
+        """The source is exhausted: with ``strict=True``, a choice left unfinished is an error."""
+        if self._strict and not self.accumulator.is_complete:
+            self.accumulator.completion(strict=True)  # raises IncompleteStreamError
+
 
 def _raise_error(events: list[Event]) -> None:
     if events and isinstance(events[-1], ErrorEvent):
@@ -144,9 +265,14 @@ class Folded(_Base, Generic[T]):
     """
 
     def __init__(
-        self, source: Iterable[T], accumulator: Accumulator, on_event: EventCallback | None = None
+        self,
+        source: Iterable[T],
+        accumulator: Accumulator,
+        on_event: EventCallback | None = None,
+        *,
+        strict: bool = False,
     ) -> None:
-        super().__init__(source, accumulator, on_event)
+        super().__init__(source, accumulator, on_event, strict)
         self._gen: weakref.ref[Generator[Any, None, None]] | None = None
 
     def __iter__(self) -> Iterator[T]:
@@ -178,6 +304,7 @@ class Folded(_Base, Generic[T]):
             self._finish(exhausted)
             if not exhausted:
                 _close(it, self._source)
+        self._check_end()
 
     def _events(self) -> Generator[Event, None, None]:
         it = iter(self._source)
@@ -194,6 +321,7 @@ class Folded(_Base, Generic[T]):
             self._ended = True
             if not exhausted:
                 _close(it, self._source)
+        self._check_end()
 
     def close(self) -> None:
         """End the iteration and close the source."""
@@ -228,8 +356,10 @@ class AsyncFolded(_Base, Generic[T]):
         source: AsyncIterable[T],
         accumulator: Accumulator,
         on_event: EventCallback | None = None,
+        *,
+        strict: bool = False,
     ) -> None:
-        super().__init__(source, accumulator, on_event)
+        super().__init__(source, accumulator, on_event, strict)
         self._agen: Any = None
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -256,6 +386,7 @@ class AsyncFolded(_Base, Generic[T]):
             self._finish(exhausted)
             if not exhausted:
                 await _aclose(it, self._source)
+        self._check_end()
 
     async def _events(self) -> AsyncIterator[Event]:
         it = aiter(self._source)
@@ -274,6 +405,7 @@ class AsyncFolded(_Base, Generic[T]):
             self._ended = True
             if not exhausted:
                 await _aclose(it, self._source)
+        self._check_end()
 
     async def aclose(self) -> None:
         """End the iteration and close the source."""
@@ -299,6 +431,7 @@ class AsyncFolded(_Base, Generic[T]):
 def wrap(
     chunks: Iterable[T],
     *,
+    strict: bool = False,
     on_event: EventCallback | None = None,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
@@ -308,19 +441,22 @@ def wrap(
 
     ``on_event`` is called with every typed event as the chunks pass. Raises, while iterating,
     what :meth:`Accumulator.add` raises; a :class:`StreamError` is raised in place of the chunk
-    that carried the error.
+    that carried the error. With ``strict=True``, as for :func:`accumulate`, a stream that ends
+    before every choice finished raises :class:`IncompleteStreamError`: from the loop once the
+    source is exhausted, and from ``completion``.
     """
     acc = Accumulator(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
         eager_tool_calls=eager_tool_calls,
     )
-    return Folded(chunks, acc, on_event)
+    return Folded(chunks, acc, on_event, strict=strict)
 
 
 def awrap(
     chunks: AsyncIterable[T],
     *,
+    strict: bool = False,
     on_event: EventCallback | None = None,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
@@ -332,7 +468,7 @@ def awrap(
         normalize_finish_reason=normalize_finish_reason,
         eager_tool_calls=eager_tool_calls,
     )
-    return AsyncFolded(chunks, acc, on_event)
+    return AsyncFolded(chunks, acc, on_event, strict=strict)
 
 
 def _close(*objects: Any) -> None:

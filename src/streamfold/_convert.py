@@ -128,8 +128,20 @@ converter.register_unstructure_hook(
 )
 
 
-def to_dict(obj: Any) -> Any:
-    """Return ``obj`` (a streamfold model object, or anything holding them) as plain JSON data."""
+@typing.overload
+def to_dict(obj: attrs.AttrsInstance) -> dict[str, Any]: ...
+
+
+@typing.overload
+def to_dict(obj: object) -> Any: ...
+
+
+def to_dict(obj: object) -> Any:
+    """Return ``obj`` (a streamfold model object, or anything holding them) as plain JSON data.
+
+    A model object (a completion, a chunk, ...) gives a ``dict``; a list or tuple of them a
+    ``list``; ``None`` gives ``None``.
+    """
     return converter.unstructure(obj)
 
 

@@ -9,10 +9,14 @@ that already arrived is lost.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._model import ChatCompletion, TextCompletion
 
 __all__ = [
     "IncompleteStreamError",
+    "InvalidArgumentsError",
     "InvalidChunkError",
     "PartialMergeError",
     "StreamError",
@@ -29,8 +33,14 @@ class StreamfoldError(Exception):
     ``ChatCompletion`` or ``TextCompletion``; ``None`` when nothing had arrived).
     """
 
+    completion: ChatCompletion | TextCompletion | None
+
     def __init__(
-        self, message: str, *, position: int | None = None, completion: Any = None
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        completion: ChatCompletion | TextCompletion | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -62,7 +72,7 @@ class InvalidChunkError(StreamfoldError, ValueError):
         *,
         path: str = "",
         position: int | None = None,
-        completion: Any = None,
+        completion: ChatCompletion | TextCompletion | None = None,
         chunk: Any = None,
     ) -> None:
         super().__init__(message, position=position, completion=completion)
@@ -83,14 +93,44 @@ class StreamError(StreamfoldError):
         *,
         error: Any = None,
         position: int | None = None,
-        completion: Any = None,
+        completion: ChatCompletion | TextCompletion | None = None,
     ) -> None:
         super().__init__(message, position=position, completion=completion)
         self.error = error
 
 
 class IncompleteStreamError(StreamfoldError):
-    """``strict=True`` was asked and the stream ended before every choice had a finish_reason."""
+    """``strict=True`` was asked and the stream ended before every choice had a finish_reason.
+
+    ``completion`` is always there: everything that arrived.
+    """
+
+    completion: ChatCompletion | TextCompletion
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        completion: ChatCompletion | TextCompletion,
+    ) -> None:
+        super().__init__(message, position=position, completion=completion)
+
+
+class InvalidArgumentsError(StreamfoldError, ValueError):
+    """A tool call's arguments are not JSON (:func:`parse_arguments`).
+
+    ``arguments`` is the text as sent; ``name`` and ``id`` name the call when it was given as a
+    ``ToolCall`` or ``FunctionCall``. The JSON parser's own error is the ``__cause__``.
+    """
+
+    def __init__(
+        self, message: str, *, arguments: str, name: str | None = None, id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.arguments = arguments
+        self.name = name
+        self.id = id
 
 
 class PartialMergeError(StreamfoldError, ValueError):

@@ -22,16 +22,24 @@ streamfold event (``.type``)               openai SDK helper event
 Unlike the SDK, delta events carry no ``snapshot`` of the whole text: building one per chunk is
 what makes accumulators quadratic. Call ``snapshot()`` on the accumulator when a view is needed.
 
-When "done" fires. A part of a choice (its reasoning, content, refusal, each tool call) is done
-when the choice receives its ``finish_reason`` or, for choices that never finish, when the stream
-ends. With ``eager_tool_calls=True`` a tool call is also done as soon as a later call of the same
-choice starts: right for servers that send calls one after another (OpenAI, Azure, vLLM, ...),
-wrong for servers that interleave the fragments of parallel calls, hence opt-in.
+When "done" fires. The done events of a choice (its reasoning, content, refusal, each tool call,
+then ``choice.finished``) fire once, for the final state: when nothing can change the choice any
+more. A ``finish_reason`` alone does not prove that: proxies send it on every chunk (some send
+``"tool_calls"`` from the first chunk on), and a finish followed by more deltas is not final. So a
+finished choice is done at the first of: the chunk that brings the usage and adds nothing to any
+choice (the stream's closing chunk), a chunk that reports a server error, and the end of the
+stream (``end_events()``, which the adapters call when the source is exhausted); a choice that
+never finishes is done at the end of the stream. ``ToolCallDone.arguments`` is then always the
+folded call's arguments. With ``eager_tool_calls=True`` a tool call is also done as soon as a
+later call of the same choice starts: right for servers that send calls one after another
+(OpenAI, Azure, vLLM, ...), wrong for servers that interleave the fragments of parallel calls,
+hence opt-in.
 
 Order of the events one chunk causes, per choice: ``choice.started``, ``reasoning.delta``,
 ``content.delta``, ``refusal.delta``, for each tool call touched ``tool_calls.function.started``
-then ``tool_calls.function.arguments.delta``, ``logprobs.*.delta``; when the choice finishes:
-the ``*.done`` events, then ``choice.finished``. After the choices: ``usage``, then ``error``.
+then ``tool_calls.function.arguments.delta``, ``logprobs.*.delta``. Then, when the chunk closes
+the stream (see above), per finished choice its ``*.done`` events and ``choice.finished``. Then
+``usage``, then ``error``.
 
 How it works. The tracker keeps, per choice, how many fragments it had already reported and
 compares with the accumulator's state after each chunk, so the plain fold pays nothing for
@@ -40,13 +48,13 @@ events. While events are tracked, the accumulator does not compact its fragment 
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from attrs import field, frozen
 
 from . import _model as m
 from ._fold import _join
+from ._partial import try_parse_arguments
 
 if TYPE_CHECKING:
     from ._fold import Accumulator, _Call, _Choice
@@ -162,7 +170,11 @@ class ToolCallArgumentsDelta:
 
 @frozen(kw_only=True)
 class ToolCallDone:
-    """A tool call is complete: its arguments, parsed as JSON, or the parse error."""
+    """A tool call is complete: its arguments, parsed as JSON, or the parse error.
+
+    ``arguments`` equals the folded call's arguments; ``parsed`` and ``parse_error`` are what
+    :func:`try_parse_arguments` gives for them (``""`` parses as ``{}``).
+    """
 
     type: ClassVar[str] = "tool_calls.function.arguments.done"
     choice_index: int
@@ -189,7 +201,8 @@ class LogprobsDelta:
 
 @frozen(kw_only=True)
 class ChoiceFinished:
-    """A choice received its finish_reason (``length`` and ``content_filter`` included)."""
+    """A choice finished (``length`` and ``content_filter`` included), with its final
+    finish_reason; fired when the stream can no longer change the choice (module docstring)."""
 
     type: ClassVar[str] = "choice.finished"
     choice_index: int
@@ -234,16 +247,6 @@ Event = (
 def _text(parts: list[Any], start: int) -> str:
     # fragments compacted before events were asked for sit in a block list at [0]
     return _join(parts) if start == 0 else "".join(parts[start:])
-
-
-def parse_json(text: str) -> tuple[Any, ValueError | None]:
-    """Parse tool arguments: ``(value, None)`` or ``(None, error)``; ``""`` parses as ``{}``."""
-    if not text.strip():
-        return {}, None
-    try:
-        return json.loads(text), None
-    except ValueError as exc:
-        return None, exc
 
 
 class _CallSeen:
@@ -296,8 +299,13 @@ class Tracker:
             if seen is None:
                 seen = self.seen[index] = _ChoiceSeen()
             self._choice(index, state, seen, out)
+        grew = bool(out)  # only deltas and starts so far: the chunk added to some choice
         usage = self.acc._usage if self.acc._usage is not None else self.acc._alt_usage
-        if usage is not None and usage is not self.usage:
+        new_usage = usage is not None and usage is not self.usage
+        if error is not None or (new_usage and not grew):
+            # the closing usage chunk, or a server error: no delta can follow, finishes are final
+            self._close(out, finished_only=True)
+        if new_usage:
             self.usage = usage
             out.append(UsageEvent(usage=_usage(usage)))
         if error is not None:
@@ -305,16 +313,25 @@ class Tracker:
         return out
 
     def end(self) -> list[Event]:
-        """The done events of every part still open when the stream ends (once)."""
+        """The done events of every choice not done yet, when the stream ends (once)."""
         if self.ended:
             return []
         self.ended = True
         out: list[Event] = []
+        self._close(out, finished_only=False)
+        return out
+
+    def _close(self, out: list[Event], *, finished_only: bool) -> None:
         for index, state in sorted(self.acc._choices.items()):
             seen = self.seen.get(index)
-            if seen is not None and not seen.finished:
-                self._done(index, state, seen, out)
-        return out
+            if seen is None or seen.finished:
+                continue
+            if finished_only and state.finish_reason is None:
+                continue
+            self._done(index, state, seen, out)
+            seen.finished = True
+            if state.finish_reason is not None:
+                out.append(ChoiceFinished(choice_index=index, finish_reason=state.finish_reason))
 
     def _choice(self, index: int, state: _Choice, seen: _ChoiceSeen, out: list[Event]) -> None:
         if not seen.started:
@@ -375,10 +392,6 @@ class Tracker:
                 else:
                     seen.lp_refusal = len(entries)
                 out.append(LogprobsDelta(choice_index=index, field=kind, entries=new))
-        if state.finish_reason is not None and not seen.finished:
-            self._done(index, state, seen, out)
-            seen.finished = True
-            out.append(ChoiceFinished(choice_index=index, finish_reason=state.finish_reason))
 
     def _done(self, index: int, state: _Choice, seen: _ChoiceSeen, out: list[Event]) -> None:
         for name in REASONING_FIELDS:
@@ -408,7 +421,9 @@ def _call_index(call: _Call) -> int:
 
 def _call_done(choice_index: int, call: _Call, position: int) -> ToolCallDone:
     arguments = _join(call.args)
-    parsed, error = parse_json(arguments)
+    parsed, error = try_parse_arguments(
+        m.ToolCall(id=call.id, function=m.FunctionCall(name=call.name or "", arguments=arguments))
+    )
     return ToolCallDone(
         choice_index=choice_index,
         index=_call_index(call),

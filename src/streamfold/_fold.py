@@ -825,6 +825,12 @@ class Accumulator:
             return False
         return all(c.finish_reason is not None for c in self._choices.values())
 
+    def __repr__(self) -> str:
+        return (
+            f"<Accumulator chunks={self._count}, choices={len(self._choices)},"
+            f" complete={self.is_complete}{', closed' if self._closed else ''}>"
+        )
+
     def add(self, chunk: Any) -> None:
         """Fold one chunk.
 
@@ -876,7 +882,11 @@ class Accumulator:
         return tracker.changes()
 
     def end_events(self) -> list[Event]:
-        """The done events of every part still open: call once, when the stream has ended."""
+        """The done events of every choice not done yet: call once, when the stream has ended.
+
+        A finished choice's done events come here unless the closing usage chunk (or a server
+        error) brought them: a ``finish_reason`` alone is not final (see ``_events``).
+        """
         if self._tracker is None:
             from ._events import Tracker
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
+import attrs
 from attrs import field, frozen
 
 __all__ = [
@@ -47,15 +48,29 @@ Extra = dict[str, Any]
 
 
 def _extra() -> Any:
-    return field(factory=dict, kw_only=True, eq=True, repr=lambda e: repr(e) if e else "{}")
+    return field(factory=dict, kw_only=True, eq=True)
+
+
+class _Repr:
+    """The repr of the model classes: attrs' form, without ``extra`` when it is empty."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = []
+        for a in attrs.fields(type(self)):  # type: ignore[arg-type]  # every subclass is attrs
+            value = getattr(self, a.name)
+            if a.repr and not (a.name == "extra" and not value):
+                shown.append(f"{a.name}={value!r}")
+        return f"{type(self).__qualname__}({', '.join(shown)})"
 
 
 # ---------------------------------------------------------------------------------------------
 # shared by both sides
 
 
-@frozen(kw_only=True)
-class TopLogprob:
+@frozen(kw_only=True, repr=False)
+class TopLogprob(_Repr):
     """One alternative token with its log probability."""
 
     token: str
@@ -64,8 +79,8 @@ class TopLogprob:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class TokenLogprob:
+@frozen(kw_only=True, repr=False)
+class TokenLogprob(_Repr):
     """The log probability of one sampled token, with its top alternatives."""
 
     token: str
@@ -160,8 +175,8 @@ def _token_seq(value: Any) -> TokenLogprobs | None:
     return TokenLogprobs(value)
 
 
-@frozen(kw_only=True)
-class ChoiceLogprobs:
+@frozen(kw_only=True, repr=False)
+class ChoiceLogprobs(_Repr):
     """Log probabilities of a choice: ``content`` and ``refusal`` token lists."""
 
     content: TokenLogprobs | None = field(default=None, converter=_token_seq)
@@ -169,8 +184,8 @@ class ChoiceLogprobs:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class PromptTokensDetails:
+@frozen(kw_only=True, repr=False)
+class PromptTokensDetails(_Repr):
     """Breakdown of the prompt tokens."""
 
     audio_tokens: int | None = None
@@ -178,8 +193,8 @@ class PromptTokensDetails:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class CompletionTokensDetails:
+@frozen(kw_only=True, repr=False)
+class CompletionTokensDetails(_Repr):
     """Breakdown of the completion tokens."""
 
     accepted_prediction_tokens: int | None = None
@@ -189,8 +204,8 @@ class CompletionTokensDetails:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class CompletionUsage:
+@frozen(kw_only=True, repr=False)
+class CompletionUsage(_Repr):
     """Token usage of a request. Numbers are kept as sent, never added up."""
 
     prompt_tokens: int | None = None
@@ -205,8 +220,8 @@ class CompletionUsage:
 # chunk side: what a server streams
 
 
-@frozen(kw_only=True)
-class ChoiceDeltaToolCallFunction:
+@frozen(kw_only=True, repr=False)
+class ChoiceDeltaToolCallFunction(_Repr):
     """A fragment of a tool call's function: its name (once) and a piece of its arguments."""
 
     name: str | None = None
@@ -214,8 +229,8 @@ class ChoiceDeltaToolCallFunction:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChoiceDeltaToolCall:
+@frozen(kw_only=True, repr=False)
+class ChoiceDeltaToolCall(_Repr):
     """A fragment of one tool call, keyed by ``index`` within the choice."""
 
     index: int | None = None
@@ -225,8 +240,8 @@ class ChoiceDeltaToolCall:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChoiceDeltaFunctionCall:
+@frozen(kw_only=True, repr=False)
+class ChoiceDeltaFunctionCall(_Repr):
     """A fragment of the legacy ``function_call``."""
 
     name: str | None = None
@@ -234,8 +249,8 @@ class ChoiceDeltaFunctionCall:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChoiceDeltaAudio:
+@frozen(kw_only=True, repr=False)
+class ChoiceDeltaAudio(_Repr):
     """A fragment of an audio response: base64 ``data`` and ``transcript`` pieces."""
 
     id: str | None = None
@@ -245,8 +260,8 @@ class ChoiceDeltaAudio:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChoiceDelta:
+@frozen(kw_only=True, repr=False)
+class ChoiceDelta(_Repr):
     """What one chunk adds to one choice."""
 
     role: str | None = None
@@ -258,8 +273,8 @@ class ChoiceDelta:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChunkChoice:
+@frozen(kw_only=True, repr=False)
+class ChunkChoice(_Repr):
     """One choice inside a chunk."""
 
     index: int = 0
@@ -269,8 +284,8 @@ class ChunkChoice:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChatCompletionChunk:
+@frozen(kw_only=True, repr=False)
+class ChatCompletionChunk(_Repr):
     """One ``chat.completion.chunk`` as streamed."""
 
     id: str = ""
@@ -288,8 +303,8 @@ class ChatCompletionChunk:
 # completion side: what a non-streamed request returns
 
 
-@frozen(kw_only=True)
-class FunctionCall:
+@frozen(kw_only=True, repr=False)
+class FunctionCall(_Repr):
     """A complete function call: its name and its JSON arguments as text."""
 
     name: str
@@ -297,8 +312,8 @@ class FunctionCall:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ToolCall:
+@frozen(kw_only=True, repr=False)
+class ToolCall(_Repr):
     """A complete tool call."""
 
     id: str | None
@@ -307,8 +322,8 @@ class ToolCall:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChatCompletionAudio:
+@frozen(kw_only=True, repr=False)
+class ChatCompletionAudio(_Repr):
     """A complete audio response."""
 
     id: str | None = None
@@ -318,16 +333,16 @@ class ChatCompletionAudio:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class Annotation:
+@frozen(kw_only=True, repr=False)
+class Annotation(_Repr):
     """An annotation on the message text (for example a URL citation); kept as sent."""
 
     type: str | None = None
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChatCompletionMessage:
+@frozen(kw_only=True, repr=False)
+class ChatCompletionMessage(_Repr):
     """The assistant message of a choice.
 
     Provider fields outside the OpenAI schema (``reasoning_content``, ``reasoning``,
@@ -383,8 +398,8 @@ def reasoning_text(fields: Mapping[str, Any]) -> str | None:
     return "".join(pieces) if pieces else None
 
 
-@frozen(kw_only=True)
-class Choice:
+@frozen(kw_only=True, repr=False)
+class Choice(_Repr):
     """One complete choice."""
 
     index: int
@@ -394,8 +409,8 @@ class Choice:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class ChatCompletion:
+@frozen(kw_only=True, repr=False)
+class ChatCompletion(_Repr):
     """A complete ``chat.completion``, the shape a non-streamed request returns."""
 
     id: str | None = None
@@ -408,13 +423,28 @@ class ChatCompletion:
     system_fingerprint: str | None = None
     extra: Extra = _extra()
 
+    @property
+    def is_complete(self) -> bool:
+        """True when the stream it was folded from ended normally: at least one choice, and
+        every choice has a ``finish_reason`` (``length`` and ``content_filter`` included).
+
+        The accumulator's own rule (:attr:`Accumulator.is_complete`), read from the choices
+        themselves, so it holds for a completion read back with ``from_dict`` too and adds
+        nothing to ``to_dict``'s JSON.
+        """
+        return _all_finished(self.choices)
+
+
+def _all_finished(choices: Sequence[Choice | TextChoice]) -> bool:
+    return bool(choices) and all(c.finish_reason is not None for c in choices)
+
 
 # ---------------------------------------------------------------------------------------------
 # the legacy completions API (object "text_completion")
 
 
-@frozen(kw_only=True)
-class TextLogprobs:
+@frozen(kw_only=True, repr=False)
+class TextLogprobs(_Repr):
     """Legacy logprobs: parallel lists, one entry per token."""
 
     tokens: tuple[str, ...] | None = None
@@ -424,8 +454,8 @@ class TextLogprobs:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class TextChunkChoice:
+@frozen(kw_only=True, repr=False)
+class TextChunkChoice(_Repr):
     """One choice of a streamed legacy completion."""
 
     index: int = 0
@@ -435,8 +465,8 @@ class TextChunkChoice:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class TextCompletionChunk:
+@frozen(kw_only=True, repr=False)
+class TextCompletionChunk(_Repr):
     """One streamed chunk of the legacy completions API."""
 
     id: str = ""
@@ -449,8 +479,8 @@ class TextCompletionChunk:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class TextChoice:
+@frozen(kw_only=True, repr=False)
+class TextChoice(_Repr):
     """One complete choice of a legacy completion."""
 
     index: int
@@ -460,8 +490,8 @@ class TextChoice:
     extra: Extra = _extra()
 
 
-@frozen(kw_only=True)
-class TextCompletion:
+@frozen(kw_only=True, repr=False)
+class TextCompletion(_Repr):
     """A complete legacy ``text_completion``."""
 
     id: str | None = None
@@ -472,3 +502,8 @@ class TextCompletion:
     usage: CompletionUsage | None = None
     system_fingerprint: str | None = None
     extra: Extra = _extra()
+
+    @property
+    def is_complete(self) -> bool:
+        """True when at least one choice arrived and every choice has a ``finish_reason``."""
+        return _all_finished(self.choices)

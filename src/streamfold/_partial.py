@@ -25,7 +25,7 @@ often the value is read. ``parses`` and ``parsed_chars`` count the work actually
 
 The partial parser is ``jiter``'s ``partial_mode="trailing-strings"`` (the optional extra
 ``streamfold[partial]``). Complete text is parsed with the standard library's ``json``, which
-:func:`parse_arguments` shares, so a finished call needs no extra.
+:func:`parse_arguments` shares (``""`` is ``{}``), so a finished call needs no extra.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ import math
 from typing import Any, Final, NoReturn
 
 from . import _model as m
-from ._errors import UsageError
+from ._errors import InvalidArgumentsError, UsageError
 
-__all__ = ["PartialJSON", "parse_arguments"]
+__all__ = ["PartialJSON", "parse_arguments", "try_parse_arguments"]
 
 _EXTRA_HINT: Final = "pip install 'streamfold[partial]'"
 _UNSET: Final[Any] = object()
@@ -59,7 +59,13 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 def _loads(text: str) -> Any:
-    """Parse complete JSON text strictly; return the value, or the error (not raised)."""
+    """Parse complete JSON text strictly; return the value, or the error (not raised).
+
+    Empty (or blank) text is ``{}``: parameterless tools stream no arguments at all (vLLM and
+    Vercel's AI SDK report ``""``).
+    """
+    if not text or text.isspace():
+        return {}
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:  # json.JSONDecodeError, and NaN / Infinity above
@@ -68,24 +74,59 @@ def _loads(text: str) -> Any:
         return ValueError("the JSON text is nested too deeply to parse")
 
 
+def _arguments_of(call: m.ToolCall | m.FunctionCall | str, caller: str) -> tuple[str, Any, Any]:
+    if isinstance(call, str):
+        return call, None, None
+    if isinstance(call, m.ToolCall):
+        return call.function.arguments, call.function.name, call.id
+    if isinstance(call, m.FunctionCall):
+        return call.arguments, call.name, None
+    raise TypeError(f"{caller} takes a ToolCall, FunctionCall or str, not {type(call).__name__}")
+
+
+def _error(text: str, name: str | None, cid: str | None, exc: ValueError) -> InvalidArgumentsError:
+    which = repr(name) if name else "(unnamed)"
+    if cid:
+        which += f" ({cid})"
+    err = InvalidArgumentsError(
+        f"the arguments of tool call {which} are not JSON: {exc}",
+        arguments=text,
+        name=name,
+        id=cid,
+    )
+    err.__cause__ = exc
+    return err
+
+
 def parse_arguments(call: m.ToolCall | m.FunctionCall | str) -> Any:
     """Parse the arguments of a finished tool call (or ``function_call``, or the text itself).
 
-    Returns the parsed value, or the ``ValueError`` that says why the text is not JSON: returned,
-    not raised, so a caller can hand the error back to the model. The parse is strict: empty text,
-    trailing garbage, ``NaN`` and ``Infinity`` are errors. Needs no optional extra.
+    Returns the parsed value; ``""`` (a tool without parameters) parses as ``{}``. The parse is
+    strict: trailing garbage, ``NaN`` and ``Infinity`` are errors. Raises
+    :class:`InvalidArgumentsError` (a ``ValueError``) when the text is not JSON, and ``TypeError``
+    for anything but a ``ToolCall``, ``FunctionCall`` or ``str``; :func:`try_parse_arguments`
+    returns the error instead. Needs no optional extra.
     """
-    if isinstance(call, str):
-        text = call
-    elif isinstance(call, m.ToolCall):
-        text = call.function.arguments
-    elif isinstance(call, m.FunctionCall):
-        text = call.arguments
-    else:
-        raise TypeError(
-            f"parse_arguments takes a ToolCall, FunctionCall or str, not {type(call).__name__}"
-        )
-    return _loads(text)
+    text, name, cid = _arguments_of(call, "parse_arguments")
+    value = _loads(text)
+    if isinstance(value, ValueError):
+        raise _error(text, name, cid, value)  # the parser's error is its __cause__
+    return value
+
+
+def try_parse_arguments(
+    call: m.ToolCall | m.FunctionCall | str,
+) -> tuple[Any, InvalidArgumentsError | None]:
+    """Non-raising :func:`parse_arguments`: ``(value, None)``, or ``(None, error)`` when the text
+    is not JSON, so that a caller can hand the error back to the model.
+
+    Raises ``TypeError`` only for anything but a ``ToolCall``, ``FunctionCall`` or ``str``.
+    """
+    text, name, cid = _arguments_of(call, "try_parse_arguments")
+    value = _loads(text)
+    if isinstance(value, ValueError):
+        return None, _error(text, name, cid, value)
+    return value, None
 
 
 class PartialJSON:
@@ -172,7 +213,8 @@ class PartialJSON:
         """End the feed and parse the complete text strictly, once.
 
         Returns the value, or the ``ValueError`` saying why the text is not JSON (returned, not
-        raised); later calls return the same object. The strict parse is :func:`parse_arguments`'.
+        raised); later calls return the same object. The strict parse is :func:`parse_arguments`'
+        (no text at all is ``{}``).
         """
         if self._final is _UNSET:
             text = self.text
