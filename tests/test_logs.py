@@ -389,10 +389,29 @@ def test_every_source_type(tmp_path: Path) -> None:
         assert result.source == str(path)
 
 
-def test_a_str_is_the_log_text_never_a_path() -> None:
-    """read_log("examples/x.jsonl") does not open the file."""
-    (result,) = streamfold.read_log(str(EXAMPLES / "interleaved.jsonl"))
-    assert result.completion is None
+def test_a_str_naming_a_file_is_a_path_in_read_log_and_fold_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A str (or list of str) naming existing files is read as paths by both readers; a str
+    that names no file, or starts as JSON does, is the log's text."""
+    names = [str(EXAMPLES / "interleaved.jsonl"), str(EXAMPLES / "tool_calls.jsonl")]
+    by_path = [
+        (r.key, r.source, r.completion)
+        for r in streamfold.read_log([Path(name) for name in names])
+    ]
+    assert len(by_path) >= 3
+    for reader in (streamfold.read_log, streamfold.fold_logs):
+        found = [(r.key, r.source, r.completion) for r in reader(names)]
+        assert found == by_path
+        (one,) = {r.source for r in reader(names[0])}
+        assert one == names[0]
+        (result,) = reader(str(tmp_path / "missing.jsonl"))
+        assert result.completion is None
+        assert str(result.errors[0]).startswith("line 1: invalid JSON")
+    # a file whose name starts as JSON does is not opened: the str is a line of the log
+    monkeypatch.chdir(tmp_path)
+    Path("{x").write_text((EXAMPLES / "tool_calls.jsonl").read_text())
+    (result,) = streamfold.read_log("{x")
     assert str(result.errors[0]).startswith("line 1: invalid JSON")
 
 

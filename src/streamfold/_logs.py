@@ -86,7 +86,10 @@ class LogResult:
     stream). ``completion`` is everything folded (``None`` for such a line). ``errors`` lists what
     went wrong, each naming its file and line; a stream with errors still carries what arrived.
     ``source`` / ``line`` is where the stream (or the bad line) starts; ``chunks`` counts the
-    chunks given to the stream.
+    chunks given to the stream. ``complete`` is true when the fold is complete (a choice arrived
+    and every choice has a finish reason; as ``Accumulator.is_complete``); ``warnings`` lists
+    doubts that are not errors (such as chunks with an empty id that look like several requests
+    folded into one), each naming its file and line.
     """
 
     key: Any
@@ -95,6 +98,8 @@ class LogResult:
     source: str | None = None
     line: int | None = None
     chunks: int = 0
+    complete: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -283,6 +288,9 @@ class Folded(Protocol):
     @property
     def chunks(self) -> int: ...
 
+    @property
+    def is_complete(self) -> bool: ...
+
     def completion(self, *, strict: bool = False) -> Completion: ...
 
 
@@ -296,6 +304,7 @@ def stream_result(
     first_line: int | None,
     last_source: str | None,
     last_line: int | None,
+    warnings: Iterable[str] = (),
 ) -> LogResult:
     """The result of a stream that ends here (the one way every reader builds it)."""
     found: list[StreamfoldError] = list(errors)
@@ -323,6 +332,8 @@ def stream_result(
         source=source,
         line=first_line,
         chunks=folded.chunks,
+        complete=folded.is_complete,
+        warnings=tuple(warnings),
     )
 
 
@@ -571,13 +582,20 @@ def inputs(source: Any) -> Iterator[tuple[str | None, Iterable[Any]]]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         yield None, bytes(source).splitlines()
     elif isinstance(source, str):
-        yield None, source.encode("utf-8", "surrogatepass").splitlines()
+        paths = log_paths(source)
+        if paths is not None:
+            yield paths[0], _path_lines(paths[0])
+        else:
+            yield None, source.encode("utf-8", "surrogatepass").splitlines()
     elif isinstance(source, os.PathLike):
         path = os.fspath(source)
         yield str(path), _path_lines(str(path))
     elif callable(getattr(source, "readline", None)):
         name = getattr(source, "name", None)
         yield (name if isinstance(name, str) else None), file_lines(source)
+    elif isinstance(source, (list, tuple)) and (paths := log_paths(source)) is not None:
+        for path in paths:
+            yield path, _path_lines(path)
     elif isinstance(source, Iterable):
         items = iter(source)
         first = next(items, None)
@@ -599,6 +617,32 @@ def inputs(source: Any) -> Iterator[tuple[str | None, Iterable[Any]]]:
             "read_log() takes bytes or str (the log's text), a path, a file, a list of paths "
             f"or files, or an iterable of lines; got {type(source).__name__}"
         )
+
+
+_TEXT_STARTS: Final = ("{", "[", "data:")
+
+
+def log_paths(source: object) -> list[str] | None:
+    """The paths a ``str``, or a list or tuple of ``str``, names; ``None`` when it is text.
+
+    The one rule ``read_log`` and ``fold_logs`` share: a ``str`` that does not start (after
+    whitespace) as a log's text does (``{``, ``[`` or ``data:``) and names an existing path is
+    a path; otherwise it is the log's text (a line, or a list of lines). A list is read as paths
+    only when every item is such a path. Anything else: ``None``.
+    """
+    if isinstance(source, str):
+        items: list[str] = [source]
+    elif isinstance(source, (list, tuple)) and source:
+        if not all(isinstance(item, str) for item in source):
+            return None
+        items = list(source)
+    else:
+        return None
+    for item in items:
+        text = item.lstrip()
+        if not text or text.startswith(_TEXT_STARTS) or "\n" in text or not os.path.exists(item):
+            return None
+    return items
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -623,9 +667,11 @@ def read_log(
 
     Each line is a chunk, a ``data: ...`` SSE line (``[DONE]``, ``event:``, ``id:`` and comment
     lines are skipped), or a record wrapping a chunk (a value that is a chunk object, or its JSON
-    text). ``source`` is the log's text (``bytes`` or ``str``; a ``str`` is never a path), a path
-    (``os.PathLike``), a file object, a list of paths or files (one log, in the order given), or
-    an iterable of lines. Gzip files are read transparently.
+    text). ``source`` is the log's text (``bytes`` or ``str``), a path (``os.PathLike``, or a
+    ``str`` naming an existing file that does not start as JSON does: ``{``, ``[`` or
+    ``data:``), a file object, a list of paths or files (one log, in the order given; a list of
+    ``str`` is read as paths when each names an existing file by the same rule, else as lines),
+    or an iterable of lines. Gzip files are read transparently.
 
     ``key(record)`` returns ``(stream_key, chunk)`` for a parsed line, or ``None`` to skip it.
     By default the stream key is the chunk's ``id``: right for OpenAI-style logs; for servers

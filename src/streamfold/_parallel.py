@@ -85,6 +85,7 @@ import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from attrs import define, field, frozen
@@ -106,12 +107,13 @@ from ._logs import (
     KeyFunction,
     LogResult,
     _LogFold,
-    _path_lines,
     _ReadError,
     chunk_kind,
     file_lines,
     file_pieces,
+    inputs,
     line_parser,
+    log_paths,
     open_input,
     orphan_result,
     sniff,
@@ -894,11 +896,13 @@ def fold_logs(
 ) -> Generator[LogResult, None, None]:
     """Yield the results of :func:`read_log` over log files, folded on ``jobs`` processes.
 
-    ``paths`` is a path or a list of paths (here a ``str`` is a path), read as one log in the
-    order given; gzip files are read transparently. The results are those ``read_log`` gives for
-    the same files (as ``pathlib`` paths), in the same order, with the same errors: the files and
-    byte ranges of ``block_size`` bytes of the plain ones (default: from the total size, 1 to 64
-    MiB) are read in parallel, each stream folded in pieces that are merged at the end.
+    ``paths`` is a path or a list of paths, read as one log in the order given (a ``str``, or a
+    list of ``str``, is read as :func:`read_log` reads it: paths when each names an existing file
+    and does not start as JSON does, else the log's text, folded here); gzip files are read
+    transparently. The results are those ``read_log`` gives for the same files (as ``pathlib``
+    paths), in the same order, with the same errors: the files and byte ranges of
+    ``block_size`` bytes of the plain ones (default: from the total size, 1 to 64 MiB) are read
+    in parallel, each stream folded in pieces that are merged at the end.
     ``normalize_finish_reason=True`` reports ``"tool_calls"`` for a choice that called tools but
     finished with ``"stop"``, as ``read_log`` does with it.
 
@@ -907,9 +911,16 @@ def fold_logs(
     module, not a lambda). Raises :class:`UsageError` for a bad argument, ``OSError`` when a file
     cannot be opened (when its turn comes, as ``read_log`` does).
     """
-    if isinstance(paths, (str, os.PathLike)):
+    text: Any = None  # the log's text, when paths is text
+    if isinstance(paths, (str, list, tuple)) and all(isinstance(p, str) for p in paths):
+        # the rule read_log follows (log_paths): a str that names no file is the log's text
+        if log_paths(paths) is None:
+            text = paths
+        elif isinstance(paths, str):
+            paths = [paths]
+    elif isinstance(paths, os.PathLike):
         paths = [paths]
-    names = [os.fspath(path) for path in paths]
+    names = [] if text is not None else [os.fspath(path) for path in paths]
     if not isinstance(jobs, int) or jobs < 0:
         raise UsageError(f"jobs must be an int >= 0 (0: every core), got {jobs!r}")
     if window is not None and window < 0:
@@ -924,8 +935,10 @@ def fold_logs(
         normalize_finish_reason=normalize_finish_reason,
     )
     jobs = jobs or cores()
+    if text is not None:
+        return _fold_here(text, options)
     if jobs == 1:
-        return _fold_here(names, options)
+        return _fold_here([Path(name) for name in names], options)
     try:
         pickle.dumps(options)
     except Exception as exc:
@@ -937,7 +950,8 @@ def fold_logs(
     return _raising(assemble(units, options, jobs=jobs))
 
 
-def _fold_here(names: list[str], options: Options) -> Generator[LogResult, None, None]:
+def _fold_here(source: Any, options: Options) -> Generator[LogResult, None, None]:
+    """Fold in this process, as ``read_log`` does: its inputs, from paths or text."""
     fold = _LogFold(
         key=options.key,
         strict=options.strict,
@@ -945,8 +959,8 @@ def _fold_here(names: list[str], options: Options) -> Generator[LogResult, None,
         field_rules=options.field_rules,
         normalize_finish_reason=options.normalize_finish_reason,
     )
-    for name in names:
-        yield from fold.lines(_path_lines(name), name)
+    for name, lines in inputs(source):
+        yield from fold.lines(lines, name)
     yield from fold.finish()
 
 
