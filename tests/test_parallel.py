@@ -190,7 +190,7 @@ def assembled(paths: list[Path], block_size: int, **options: Any) -> list[tuple[
     units = _parallel.plan(names, names, fmt="jsonl", jobs=2, block_size=block_size)
     settings = _parallel.Options(**options)
     assembler = _parallel._Assembler(settings)
-    out: list[streamfold.LogResult | str] = []
+    out: list[streamfold.LogResult | _parallel.Rendered] = []
     for unit in units:
         sent = pickle.dumps(_parallel.fold_unit(unit, settings), pickle.HIGHEST_PROTOCOL)
         out += assembler.unit(unit, pickle.loads(sent))
