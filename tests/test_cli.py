@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
 import re
 import subprocess
 import sys
@@ -124,19 +125,21 @@ def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_bad_lines_go_to_stderr_as_file_line_and_good_streams_are_written(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The corrupted log: exit 1, one `FILE:LINE: message` per problem, B and C and D written."""
+    """The corrupted log: exit 1, one `FILE:LINE: message` per problem, every stream written
+    (A1, whose chunk was refused, and B2, whose first line was cut, too)."""
     path = EXAMPLES / "corrupted.jsonl"
     status, out, err = run(capsys, path)
     assert status == 1
     lines = err.splitlines()
-    assert [
+    assert sorted(
         int(m.group(1))
         for m in (re.match(rf"^{re.escape(str(path))}:(\d+): ", line) for line in lines)
         if m
-    ] == [6, 10, 13, 16]
+    ) == [6, 10, 13, 16]
     assert len(lines) == 4
     assert "Traceback" not in err
     assert sorted(c["id"] for c in completions(out)) == [
+        "chatcmpl-A1",
         "chatcmpl-B2",
         "chatcmpl-C3",
         "chatcmpl-D4",
@@ -144,14 +147,15 @@ def test_bad_lines_go_to_stderr_as_file_line_and_good_streams_are_written(
 
 
 def test_strict_fails_unfinished_streams(capsys: pytest.CaptureFixture[str]) -> None:
-    """--strict: a stream without a finish reason is an error and is not written."""
+    """--strict: a stream without a finish reason is an error (still written: what arrived)."""
     path = EXAMPLES / "corrupted.jsonl"
     status, out, err = run(capsys, "--strict", path)
     assert status == 1
     assert re.search(
         rf"^{re.escape(str(path))}:\d+: stream 'chatcmpl-D4': the stream ended early", err, re.M
     )
-    assert "chatcmpl-D4" not in out
+    (d4,) = [c for c in completions(out) if c["id"] == "chatcmpl-D4"]
+    assert d4["choices"][0]["message"]["content"] == "cut off"
 
 
 def test_server_errors_and_other_apis_exit_1(
@@ -160,7 +164,12 @@ def test_server_errors_and_other_apis_exit_1(
     """Groq's error event, llama.cpp's error line, and an SSE body of another API."""
     for name, line in (("groq_error.sse", 14), ("llamacpp_error.sse", 11)):
         status, out, err = run(capsys, EXAMPLES / name)
-        assert (status, out) == (1, "")
+        assert status == 1
+        # what arrived before the error is written
+        with pytest.raises(streamfold.StreamError) as caught:
+            streamfold.from_sse(EXAMPLES / name)
+        assert completions(out) == [streamfold.to_dict(caught.value.completion)]
+        assert completions(out)[0]["choices"][0]["message"]["content"]
         assert err.startswith(f"{EXAMPLES / name}:{line}: chunk ")
         assert "the server reported an error" in err
     other = tmp_path / "anthropic.sse"
@@ -170,15 +179,111 @@ def test_server_errors_and_other_apis_exit_1(
     assert err.startswith(f"{other}:2: no chat completion chunk")
 
 
-def test_binary_garbage_is_reported_per_line(
+def test_binary_input_is_one_message_and_garbage_lines_are_capped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A file of random bytes: errors with line numbers, exit 1, no traceback."""
+    """Random bytes: one message for the file; 300 lines of text garbage: 20 errors, then one
+    line that counts the rest; the same with --jobs 2 and from read_log."""
     junk = tmp_path / "junk.bin"
-    junk.write_bytes(bytes(range(256)) * 4)
+    junk.write_bytes(random.Random(5).randbytes(1 << 20))
     status, out, err = run(capsys, junk)
     assert (status, out) == (1, "")
-    assert all(re.match(rf"^{re.escape(str(junk))}:\d+: ", line) for line in err.splitlines())
+    assert err.splitlines() == [
+        f"{junk}:1: {streamfold._logs.BINARY}",
+        f"streamfold: no stream found in {junk}",
+    ]
+    assert run(capsys, "-j", "2", junk, junk) == run(capsys, junk, junk)
+    text = tmp_path / "garbage.jsonl"
+    lines = [f"garbage {n}" for n in range(300)]
+    lines[150] = chunk_line("x", "kept", "stop")
+    text.write_text("\n".join(lines) + "\n")
+    status, out, err = run(capsys, text)
+    assert status == 1
+    assert [c["id"] for c in completions(out)] == ["x"]
+    errors = err.splitlines()
+    assert len(errors) == 21
+    assert errors[-1].startswith(f"{text}:21: 279 more lines that belong to no stream")
+    assert run(capsys, "-j", "2", text, text) == run(capsys, text, text)
+    results = list(streamfold.read_log(text))
+    assert sum(1 for r in results if r.key is None) == 21
+    assert str(results[-2].errors[0]) == errors[-1]
+
+
+def test_every_stream_is_written_and_records_tell_them_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--records: one record per stream (the errored and cut ones too) with key, completion,
+    complete, errors and where it starts; --jobs 2 over many ranges writes the same bytes."""
+    path = EXAMPLES / "corrupted.jsonl"
+    status, out, err = run(capsys, "--records", path)
+    assert status == 1
+    records = completions(out)
+    assert [list(r) for r in records] == [
+        ["key", "completion", "complete", "errors", "source", "line"]
+    ] * 4
+    by_key = {r["key"]: r for r in records}
+    assert by_key["chatcmpl-A1"]["completion"]["choices"][0]["message"]["content"] == (
+        "Hello, Ada!"
+    )
+    assert [(e["source"], e["line"]) for e in by_key["chatcmpl-A1"]["errors"]] == [(str(path), 16)]
+    assert [e["line"] for e in by_key["chatcmpl-B2"]["errors"]] == [6]  # its cut line
+    assert by_key["chatcmpl-B2"]["errors"][0]["message"] in err
+    assert (by_key["chatcmpl-C3"]["errors"], by_key["chatcmpl-C3"]["line"]) == ([], 3)
+    assert [by_key[k]["complete"] for k in ("chatcmpl-A1", "chatcmpl-D4")] == [True, False]
+    assert {r["source"] for r in records} == {str(path)}
+    # a plain log cut in many ranges, with cut lines and refused chunks: -j 2 == -j 1
+    logs = write_files(tmp_path, generate_log(23, 400), 2, 23)
+    cut = tmp_path / "cut.jsonl"
+    body = (
+        logs[0].read_bytes() if logs[0].suffix != ".gz" else gzip.decompress(logs[0].read_bytes())
+    )
+    cut_lines = body.splitlines(keepends=True)
+    for n in range(3, len(cut_lines), 37):
+        cut_lines[n] = cut_lines[n][: len(cut_lines[n]) // 2] + b"\n"
+    cut.write_bytes(b"".join(cut_lines))
+    monkeypatch.setattr(_parallel, "_MAX_BLOCK", 16 << 10)
+    names = [str(p) for p in [cut, *logs]]
+    assert len(_parallel.plan(names, names, fmt="auto", jobs=2, block_size=16 << 10)) > 4
+    for flags in (["--records"], []):
+        serial = run(capsys, *flags, "--window", "30", *names)
+        assert serial == run(capsys, *flags, "-j", "2", "--window", "30", *names)
+        assert "a line of it is not valid JSON" in serial[2]
+        if flags:
+            serial_records = serial[1]
+    folded = streamfold.read_log([Path(name) for name in names], window=30)
+    keys = [r.key for r in folded if r.completion is not None]
+    assert [line["key"] for line in completions(serial_records)] == keys
+    assert sum(1 for r in completions(serial_records) if r["errors"]) > 5
+
+
+def test_empty_ids_of_several_requests_are_a_warning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gateway records with empty chunk ids, no --key: folded as one stream (as before), with
+    one warning on stderr naming the line and --key, in LogResult.warnings too; exit 0."""
+    path = EXAMPLES / "gateway_records.jsonl"
+    status, out, err = run(capsys, path)
+    assert status == 0
+    assert [c["choices"][0]["message"]["content"] for c in completions(out)] == [
+        "DeepBonjour learning"
+    ]
+    (warning,) = err.splitlines()
+    assert warning.startswith(f"{path}:2: warning: chunks with an empty id")
+    assert "--key" in warning
+    (result,) = streamfold.read_log(path)
+    assert result.ok
+    assert result.warnings == (warning,)
+    assert run(capsys, "-j", "2", path, path) == run(capsys, path, path)
+    status, _, err = run(capsys, "--key", "request_id", path)
+    assert (status, err) == (0, "")
+
+
+def test_no_stream_found_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty file: exit 0, and stderr says that no stream was found."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert run(capsys, empty) == (0, "", f"streamfold: no stream found in {empty}\n")
+    assert run(capsys, "-j", "2", empty, empty)[2].startswith("streamfold: no stream found")
 
 
 def test_key_option_names_the_stream_field(capsys: pytest.CaptureFixture[str]) -> None:
@@ -247,7 +352,7 @@ def test_normalize_finish_reason_flag_with_and_without_jobs(
         first = streamfold.from_sse(sse, normalize_finish_reason=normalize)
         folded = streamfold.read_log(logs, window=30, normalize_finish_reason=normalize)
         expected = [streamfold.to_json(first)]
-        expected += [streamfold.to_json(r.completion) for r in folded if r.ok]
+        expected += [streamfold.to_json(r.completion) for r in folded if r.completion is not None]
         assert out.splitlines() == expected
     sent = _tool_finishes(runs[False, "1"][1])
     normalized = _tool_finishes(runs[True, "1"][1])
@@ -280,6 +385,26 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--strict" in out
     assert "replay" in out
     assert run(capsys, "replay", "--help")[0] == 0
+
+
+def test_help_lists_the_subcommands_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
+    """`streamfold --help` names fold and replay, each on a line of its own with what it does."""
+    status, out, _ = run(capsys, "--help")
+    assert status == 0
+    commands = [line.split(None, 1) for line in out.splitlines() if line.startswith("  ")]
+    found = {words[0]: words[1] for words in commands if len(words) == 2}
+    assert "fold SSE captures" in found["fold"]
+    assert "SSE body" in found["replay"]
+
+
+def test_replay_of_json_that_is_no_completion_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`echo '{"not":"a completion"}' | streamfold replay -`: exit 1, a message, no chunk."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"not":"a completion"}\n')))
+    status, out, err = run(capsys, "replay", "-")
+    assert (status, out) == (1, "")
+    assert err.startswith("<stdin>:1: not a completion (no 'choices' list")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,7 +472,7 @@ def test_progress_bar_only_on_a_terminal(
     drawn = terminal.getvalue()
     assert "folding" in drawn
     assert "streams=" in drawn
-    assert f"{EXAMPLES / 'corrupted.jsonl'}:6: invalid JSON" in drawn
+    assert f"{EXAMPLES / 'corrupted.jsonl'}:10: invalid JSON" in drawn
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(["--no-progress", str(EXAMPLES / "interleaved.jsonl")]) == 0

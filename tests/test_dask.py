@@ -19,6 +19,8 @@ import streamfold
 from streamfold.dask import fold_bag, fold_results
 from test_parallel import generate_log, request_key, tool_finishes, write_files
 
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
 # dask has no type annotations: its calls go through Any
 _bag: Any = db
 _distributed: Any = distributed
@@ -126,6 +128,26 @@ def test_from_sequence_with_a_key_function_strict_and_a_shuffle(client: Any) -> 
     expected = list(streamfold.read_log(records, key=request_key, strict=True, window=None))
     assert by_key(got) == by_key(expected)
     assert any(isinstance(e, streamfold.IncompleteStreamError) for r in got for e in r.errors)
+
+
+def test_empty_id_warning_and_cut_lines_on_a_cluster(client: Any) -> None:
+    """Gateway records with empty ids, one per partition: the warning read_log gives (its line
+    counted in the partition); a cut line of a stream is an error of that stream, as in
+    read_log, and the stream is complete."""
+    gateway = (EXAMPLES / "gateway_records.jsonl").read_text().splitlines()
+    (got,) = _bag.Bag.compute(fold_results(_bag.from_sequence(gateway, npartitions=5)))
+    (warning,) = got.warnings
+    assert warning.startswith("partition 1:1: warning: chunks with an empty id")
+    assert got.ok
+    raw = (EXAMPLES / "corrupted.jsonl").read_bytes().splitlines()
+    lines = [line.decode() for line in raw if _utf8(line)]  # (read_text decodes)
+    assert lines[5].startswith('data: {"id":"chatcmpl-B2"')  # the cut line, still the 6th
+    results = _bag.Bag.compute(fold_results(_bag.from_sequence(lines, npartitions=1)))
+    (b2,) = [r for r in results if r.key == "chatcmpl-B2"]
+    (cut,) = b2.errors
+    assert isinstance(cut, streamfold.InvalidLineError)
+    assert (cut.line, "a line of it is not valid JSON" in str(cut)) == (6, True)
+    assert b2.complete
 
 
 def test_normalize_finish_reason_on_a_cluster(client: Any) -> None:

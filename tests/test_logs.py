@@ -199,14 +199,26 @@ def test_corrupted_log_reports_every_bad_line_and_keeps_the_other_streams() -> N
     path = EXAMPLES / "corrupted.jsonl"
     results = list(streamfold.read_log(path))
     orphans = [r for r in results if r.key is None]
-    assert [r.line for r in orphans] == [6, 10, 13]
+    assert [r.line for r in orphans] == [10, 13]
     for r in orphans:
         assert r.completion is None
         (err,) = r.errors
         assert isinstance(err, streamfold.InvalidLineError)
         assert str(err).startswith(f"{path}:{r.line}: ")
     by_key = {r.key: r for r in results if r.key is not None}
-    assert by_key["chatcmpl-B2"].ok
+    # line 6, B2's first, was cut: an error of B2 (its other chunks folded), not of no stream
+    cut = by_key["chatcmpl-B2"]
+    assert not cut.ok
+    (cut_err,) = cut.errors
+    assert isinstance(cut_err, streamfold.InvalidLineError)
+    assert (cut.line, cut_err.line) == (6, 6)
+    assert "stream 'chatcmpl-B2': a line of it is not valid JSON" in str(cut.errors[0])
+    assert len(cut.completion.choices[0].message.tool_calls or ()) == 2  # type: ignore[union-attr]
+    assert [by_key[k].complete for k in ("chatcmpl-A1", "chatcmpl-B2", "chatcmpl-D4")] == [
+        True,
+        True,
+        False,
+    ]
     assert by_key["chatcmpl-C3"].ok
     assert text(by_key["chatcmpl-C3"], 1) == "TWO TAKES"
     bad = by_key["chatcmpl-A1"]
@@ -389,10 +401,28 @@ def test_every_source_type(tmp_path: Path) -> None:
         assert result.source == str(path)
 
 
-def test_a_str_is_the_log_text_never_a_path() -> None:
-    """read_log("examples/x.jsonl") does not open the file."""
-    (result,) = streamfold.read_log(str(EXAMPLES / "interleaved.jsonl"))
-    assert result.completion is None
+def test_a_str_naming_a_file_is_a_path_in_read_log_and_fold_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A str (or list of str) naming existing files is read as paths by both readers; a str
+    that names no file, or starts as JSON does, is the log's text."""
+    names = [str(EXAMPLES / "interleaved.jsonl"), str(EXAMPLES / "tool_calls.jsonl")]
+    by_path = [
+        (r.key, r.source, r.completion) for r in streamfold.read_log([Path(name) for name in names])
+    ]
+    assert len(by_path) >= 3
+    for reader in (streamfold.read_log, streamfold.fold_logs):
+        found = [(r.key, r.source, r.completion) for r in reader(names)]
+        assert found == by_path
+        (one,) = {r.source for r in reader(names[0])}
+        assert one == names[0]
+        (result,) = reader(str(tmp_path / "missing.jsonl"))
+        assert result.completion is None
+        assert str(result.errors[0]).startswith("line 1: invalid JSON")
+    # a file whose name starts as JSON does is not opened: the str is a line of the log
+    monkeypatch.chdir(tmp_path)
+    Path("{x").write_text((EXAMPLES / "tool_calls.jsonl").read_text())
+    (result,) = streamfold.read_log("{x")
     assert str(result.errors[0]).startswith("line 1: invalid JSON")
 
 

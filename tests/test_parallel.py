@@ -164,7 +164,7 @@ def write_files(tmp_path: Path, lines: list[bytes], parts: int, seed: int) -> li
 
 def signature(result: streamfold.LogResult) -> tuple[Any, ...]:
     """Everything a result says, comparable: the completion as JSON, each error as text, with
-    the position and completion it carries."""
+    the position and completion it carries, whether the fold is complete, the warnings."""
     errors = tuple(
         (
             type(err).__name__,
@@ -175,7 +175,16 @@ def signature(result: streamfold.LogResult) -> tuple[Any, ...]:
         for err in result.errors
     )
     completion = None if result.completion is None else streamfold.to_json(result.completion)
-    return result.key, result.source, result.line, result.chunks, completion, errors
+    return (
+        result.key,
+        result.source,
+        result.line,
+        result.chunks,
+        completion,
+        errors,
+        result.complete,
+        result.warnings,
+    )
 
 
 def signatures(results: Iterable[streamfold.LogResult]) -> list[tuple[Any, ...]]:
@@ -190,7 +199,7 @@ def assembled(paths: list[Path], block_size: int, **options: Any) -> list[tuple[
     units = _parallel.plan(names, names, fmt="jsonl", jobs=2, block_size=block_size)
     settings = _parallel.Options(**options)
     assembler = _parallel._Assembler(settings)
-    out: list[streamfold.LogResult | str] = []
+    out: list[streamfold.LogResult | _parallel.Rendered] = []
     for unit in units:
         sent = pickle.dumps(_parallel.fold_unit(unit, settings), pickle.HIGHEST_PROTOCOL)
         out += assembler.unit(unit, pickle.loads(sent))

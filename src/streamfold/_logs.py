@@ -29,6 +29,7 @@ import contextlib
 import gzip
 import io
 import os
+import re
 import sys
 import zlib
 from collections import deque
@@ -86,7 +87,10 @@ class LogResult:
     stream). ``completion`` is everything folded (``None`` for such a line). ``errors`` lists what
     went wrong, each naming its file and line; a stream with errors still carries what arrived.
     ``source`` / ``line`` is where the stream (or the bad line) starts; ``chunks`` counts the
-    chunks given to the stream.
+    chunks given to the stream. ``complete`` is true when the fold is complete (a choice arrived
+    and every choice has a finish reason; as ``Accumulator.is_complete``); ``warnings`` lists
+    doubts that are not errors (such as chunks with an empty id that look like several requests
+    folded into one), each naming its file and line.
     """
 
     key: Any
@@ -95,6 +99,8 @@ class LogResult:
     source: str | None = None
     line: int | None = None
     chunks: int = 0
+    complete: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -103,7 +109,16 @@ class LogResult:
 
 
 class _LogStream(Stream):
-    __slots__ = ("complete", "emitted", "key", "last_source", "source", "tick")
+    __slots__ = (
+        "complete",
+        "emitted",
+        "key",
+        "last_source",
+        "source",
+        "starts",
+        "tick",
+        "warnings",
+    )
 
     def __init__(self, acc: Accumulator, key: Any, source: str | None, line: int) -> None:
         super().__init__(acc)
@@ -114,6 +129,8 @@ class _LogStream(Stream):
         self.tick = 0
         self.emitted = False
         self.complete = False  # every choice has finished
+        self.starts = 0  # chunks that set a role (an empty key only: see empty_key_warning)
+        self.warnings: list[str] = []
 
 
 class _ReadError(Exception):
@@ -135,6 +152,7 @@ class _LogFold:
         if window is not None and window < 0:
             raise UsageError(f"window must be >= 0 or None, got {window}")
         self.parse = line_parser(key)
+        self.by_id = key is None
         self.strict = strict
         self.window = window
         self.options: dict[str, Any] = {
@@ -156,6 +174,7 @@ class _LogFold:
         finished = self.finished
         tick = self.tick
         number = 0
+        orphans = _OrphanCap(source)
         try:
             for raw in lines:
                 number += 1
@@ -163,10 +182,15 @@ class _LogFold:
                 if finished and window is not None and finished[0][0] + window < tick:
                     self.tick = tick
                     yield from self._expire()
+                cut: _CutLine | None = None
                 try:
                     got = parse(raw)
+                except _CutLine as exc:  # a line of a known stream, cut: an error of the stream
+                    got = exc.key, None
+                    cut = exc
                 except _DecodeError as exc:
-                    yield self._orphan(exc.message, source, number)
+                    if orphans.take(number):
+                        yield self._orphan(exc.message, source, number)
                     continue
                 if got is None:
                     continue
@@ -180,6 +204,9 @@ class _LogFold:
                 if stream.last_source is not source:
                     stream.last_source = source
                 stream.tick = tick
+                if cut is not None:  # as a chunk the core refused (the same decisions follow)
+                    stream.errors.append(cut_error(cut, stream.acc.snapshot(), source, number))
+                    continue
                 # -- fold it --------------------------------------------------------------
                 try:
                     stream.acc.add(chunk)
@@ -191,6 +218,10 @@ class _LogFold:
                     self.tick = tick
                     yield self._emit(stream)
                     continue
+                if not stream_key and self.by_id and is_start(chunk):
+                    stream.starts += 1
+                    if stream.starts == 2:
+                        stream.warnings.append(empty_key_warning(stream_key, source, number))
                 # -- does the stream close here? ------------------------------------------
                 kind = chunk_kind(chunk)
                 if kind <= CLOSE:
@@ -205,6 +236,8 @@ class _LogFold:
         except _ReadError as exc:
             yield self._orphan(str(exc), source, number + 1)
         self.tick = tick
+        if orphans.skipped:
+            yield self._orphan(orphans.summary(), source, orphans.first_skipped)
 
     # -- SSE captures -------------------------------------------------------------------------
 
@@ -268,6 +301,7 @@ class _LogFold:
             first_line=stream.first_line,
             last_source=last_source,
             last_line=stream.last_line,
+            warnings=getattr(stream, "warnings", ()),
         )
 
     def _orphan(self, message: str, source: str | None, line: int) -> LogResult:
@@ -283,6 +317,9 @@ class Folded(Protocol):
     @property
     def chunks(self) -> int: ...
 
+    @property
+    def is_complete(self) -> bool: ...
+
     def completion(self, *, strict: bool = False) -> Completion: ...
 
 
@@ -296,6 +333,7 @@ def stream_result(
     first_line: int | None,
     last_source: str | None,
     last_line: int | None,
+    warnings: Iterable[str] = (),
 ) -> LogResult:
     """The result of a stream that ends here (the one way every reader builds it)."""
     found: list[StreamfoldError] = list(errors)
@@ -323,6 +361,8 @@ def stream_result(
         source=source,
         line=first_line,
         chunks=folded.chunks,
+        complete=folded.is_complete,
+        warnings=tuple(warnings),
     )
 
 
@@ -330,6 +370,89 @@ def orphan_result(message: str, source: str | None, line: int) -> LogResult:
     """The result of a line that belongs to no stream."""
     err = InvalidLineError(f"{where(source, line)}: {message}", source=source, line=line)
     return LogResult(key=None, completion=None, errors=(err,), source=source, line=line)
+
+
+MAX_ORPHANS: Final = 20
+"""Lines of one input that belong to no stream reported one by one; the rest are counted."""
+
+
+class _OrphanCap:
+    """Counts the lines of one input that belong to no stream, past the first ``MAX_ORPHANS``."""
+
+    __slots__ = ("first_skipped", "seen", "skipped", "source")
+
+    def __init__(self, source: str | None) -> None:
+        self.source = source
+        self.seen = 0
+        self.skipped = 0
+        self.first_skipped = 0
+
+    def take(self, line: int) -> bool:
+        """True when the line at ``line`` is to be reported."""
+        self.seen += 1
+        if self.seen <= MAX_ORPHANS:
+            return True
+        if not self.skipped:
+            self.first_skipped = line
+        self.skipped += 1
+        return False
+
+    def summary(self) -> str:
+        return (
+            f"{self.skipped} more lines that belong to no stream (not shown: the first "
+            f"{MAX_ORPHANS} are; is this a log of chat completion chunks?)"
+        )
+
+
+class _CutLine(_DecodeError):
+    """Internal: a line that is not valid JSON but names its stream (a line cut short)."""
+
+    def __init__(self, key: Any, message: str) -> None:
+        super().__init__(0, message)
+        self.key = key
+
+
+class CutLineError(InvalidChunkError):
+    """A worker's record of a cut line (``_parallel``): located in the parent."""
+
+
+def cut_error(
+    cut: _CutLine | CutLineError, completion: Any, source: str | None, line: int
+) -> InvalidLineError:
+    """The error of a stream one of whose lines was cut short (or is otherwise not JSON)."""
+    return InvalidLineError(
+        f"{where(source, line)}: {cut.message}", source=source, line=line, completion=completion
+    )
+
+
+def is_start(chunk: Any) -> bool:
+    """A chunk that sets a choice's role: the first of a stream (for most servers)."""
+    choices = chunk.get("choices") if type(chunk) is dict else getattr(chunk, "choices", None)
+    if type(choices) is not list:
+        return False
+    for choice in choices:
+        delta = choice.get("delta") if type(choice) is dict else None
+        if type(delta) is dict and delta.get("role"):
+            return True
+    return False
+
+
+def empty_key_warning(key: Any, source: str | None, line: int) -> str:
+    """A stream keyed by an empty id sees a second start: several requests folded as one?"""
+    return (
+        f"{where(source, line)}: warning: chunks with an empty id ({key!r}) start a stream "
+        "again here: several requests may be folded into one; give the request's field as "
+        "the stream key (--key FIELD, or key= in read_log)"
+    )
+
+
+_ID: Final = re.compile(rb'"id"\s*:\s*"([^"\\]{1,200})"')
+
+
+def _guess_id(raw: bytes) -> str | None:
+    """The chunk id a line that is not valid JSON begins with (a line cut short), if any."""
+    found = _ID.search(raw, 0, 400)
+    return found.group(1).decode("utf-8", "replace") if found else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,6 +467,8 @@ def line_parser(key: KeyFunction | None) -> Callable[[Any], tuple[Hashable, Any]
     (blank, ``[DONE]``, ``event:``, skipped by the key function). A line that belongs to no
     stream raises ``_DecodeError`` whose message says why.
     """
+
+    guess: Callable[[bytes], Any] | None = _guess_id if key is None else getattr(key, "guess", None)
 
     def parse(raw: Any) -> tuple[Hashable, Any] | None:
         try:
@@ -376,7 +501,14 @@ def line_parser(key: KeyFunction | None) -> Callable[[Any], tuple[Hashable, Any]
                             0, "the chunk the key function returned is not a JSON object"
                         )
         except ValueError as exc:
-            raise _DecodeError(0, f"invalid JSON: {exc}: {preview(raw)}") from None
+            message = f"invalid JSON: {exc}: {preview(raw)}"
+            found = None if guess is None or type(raw) is not bytes else guess(raw)
+            if found is not None:
+                raise _CutLine(
+                    found,
+                    f"stream {found!r}: a line of it is not valid JSON (cut short?): {message}",
+                ) from None
+            raise _DecodeError(0, message) from None
         try:
             hash(stream_key)
         except TypeError:
@@ -520,13 +652,34 @@ def file_pieces(file: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
         raise _ReadError(f"cannot read further: {exc}") from exc
 
 
+BINARY: Final = (
+    "binary data (NUL bytes in its first 64 KiB), not a log of chunks or an SSE capture: "
+    "the file is skipped"
+)
+
+
+def is_binary(head: bytes) -> bool:
+    """True for an input whose first block holds NUL bytes, more than a stray one or two (a
+    text log holds none; random bytes hold one in 256; a log with a garbled line is still
+    read line by line)."""
+    return head.count(0) > max(2, len(head) >> 10)
+
+
+def text_lines(file: Any) -> Iterator[bytes]:
+    """``file_lines``, after a look at the first block: a binary input gives one ``_ReadError``
+    (one message, instead of one per line of garbage)."""
+    try:
+        head = file.peek(1 << 16)[: 1 << 16]
+    except (EOFError, OSError, zlib.error) as exc:
+        raise _ReadError(f"cannot read further: {exc}") from exc
+    if is_binary(head):
+        raise _ReadError(BINARY)
+    yield from file_lines(file)
+
+
 def _path_lines(path: str) -> Iterator[bytes]:
-    with open(path, "rb") as raw:
-        if raw.peek(2)[:2] == _GZIP_MAGIC:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield from file_lines(unzipped)  # type: ignore[arg-type]
-        else:
-            yield from file_lines(raw)
+    with open_input(path) as (_, file):
+        yield from text_lines(file)
 
 
 @contextlib.contextmanager
@@ -571,13 +724,20 @@ def inputs(source: Any) -> Iterator[tuple[str | None, Iterable[Any]]]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         yield None, bytes(source).splitlines()
     elif isinstance(source, str):
-        yield None, source.encode("utf-8", "surrogatepass").splitlines()
+        paths = log_paths(source)
+        if paths is not None:
+            yield paths[0], _path_lines(paths[0])
+        else:
+            yield None, source.encode("utf-8", "surrogatepass").splitlines()
     elif isinstance(source, os.PathLike):
         path = os.fspath(source)
         yield str(path), _path_lines(str(path))
     elif callable(getattr(source, "readline", None)):
         name = getattr(source, "name", None)
         yield (name if isinstance(name, str) else None), file_lines(source)
+    elif isinstance(source, (list, tuple)) and (paths := log_paths(source)) is not None:
+        for path in paths:
+            yield path, _path_lines(path)
     elif isinstance(source, Iterable):
         items = iter(source)
         first = next(items, None)
@@ -599,6 +759,32 @@ def inputs(source: Any) -> Iterator[tuple[str | None, Iterable[Any]]]:
             "read_log() takes bytes or str (the log's text), a path, a file, a list of paths "
             f"or files, or an iterable of lines; got {type(source).__name__}"
         )
+
+
+_TEXT_STARTS: Final = ("{", "[", "data:")
+
+
+def log_paths(source: object) -> list[str] | None:
+    """The paths a ``str``, or a list or tuple of ``str``, names; ``None`` when it is text.
+
+    The one rule ``read_log`` and ``fold_logs`` share: a ``str`` that does not start (after
+    whitespace) as a log's text does (``{``, ``[`` or ``data:``) and names an existing path is
+    a path; otherwise it is the log's text (a line, or a list of lines). A list is read as paths
+    only when every item is such a path. Anything else: ``None``.
+    """
+    if isinstance(source, str):
+        items: list[str] = [source]
+    elif isinstance(source, (list, tuple)) and source:
+        if not all(isinstance(item, str) for item in source):
+            return None
+        items = list(source)
+    else:
+        return None
+    for item in items:
+        text = item.lstrip()
+        if not text or text.startswith(_TEXT_STARTS) or "\n" in text or not os.path.exists(item):
+            return None
+    return items
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -623,9 +809,11 @@ def read_log(
 
     Each line is a chunk, a ``data: ...`` SSE line (``[DONE]``, ``event:``, ``id:`` and comment
     lines are skipped), or a record wrapping a chunk (a value that is a chunk object, or its JSON
-    text). ``source`` is the log's text (``bytes`` or ``str``; a ``str`` is never a path), a path
-    (``os.PathLike``), a file object, a list of paths or files (one log, in the order given), or
-    an iterable of lines. Gzip files are read transparently.
+    text). ``source`` is the log's text (``bytes`` or ``str``), a path (``os.PathLike``, or a
+    ``str`` naming an existing file that does not start as JSON does: ``{``, ``[`` or
+    ``data:``), a file object, a list of paths or files (one log, in the order given; a list of
+    ``str`` is read as paths when each names an existing file by the same rule, else as lines),
+    or an iterable of lines. Gzip files are read transparently.
 
     ``key(record)`` returns ``(stream_key, chunk)`` for a parsed line, or ``None`` to skip it.
     By default the stream key is the chunk's ``id``: right for OpenAI-style logs; for servers

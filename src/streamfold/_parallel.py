@@ -85,6 +85,7 @@ import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from attrs import define, field, frozen
@@ -99,19 +100,28 @@ from ._errors import (
 )
 from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
 from ._logs import (
+    BINARY,
     CHOICES,
     CLOSE,
     DEFAULT_WINDOW,
     FINISH,
+    CutLineError,
     KeyFunction,
     LogResult,
+    _CutLine,
     _LogFold,
-    _path_lines,
+    _OrphanCap,
     _ReadError,
     chunk_kind,
+    cut_error,
+    empty_key_warning,
     file_lines,
     file_pieces,
+    inputs,
+    is_binary,
+    is_start,
     line_parser,
+    log_paths,
     open_input,
     orphan_result,
     sniff,
@@ -166,6 +176,7 @@ class Segment:
         "lines",
         "members",
         "partial",
+        "starts",
     )
 
     def __init__(self, key: Any, index: int, first: int, acc: Accumulator) -> None:
@@ -189,6 +200,7 @@ class Segment:
         # (or JSON text) and how many segments it has
         self.final: Any = None
         self.members = 0
+        self.starts: list[int] = []  # (an empty key only) lines of chunks that set a role
 
     def close(self, base: int) -> None:
         acc = self.acc
@@ -213,6 +225,7 @@ class Segment:
             self.partial,
             self.final,
             self.members,
+            self.starts,
         )
 
 
@@ -229,6 +242,7 @@ def _segment(
     partial: PartialFold | Refold | None,
     final: Any,
     members: int,
+    starts: list[int],
 ) -> Segment:
     seg = Segment.__new__(Segment)
     seg.key, seg.index, seg.first, seg.last, seg.end, seg.error = (
@@ -240,7 +254,7 @@ def _segment(
         error,
     )
     seg.checks, seg.choices, seg.finished = checks, choices, finished
-    seg.partial, seg.final, seg.members = partial, final, members
+    seg.partial, seg.final, seg.members, seg.starts = partial, final, members, starts
     seg.acc, seg.lines = None, []
     return seg
 
@@ -279,6 +293,7 @@ def fold_lines(
     field_rules: Mapping[str, FieldRule] | None,
     keep_lines: bool = False,
     offsets: _RangeLines | None = None,
+    by_id: bool = False,
 ) -> UnitResult:
     """Fold the lines of one unit into segments (see the theory of operation); with
     ``keep_lines``, each segment keeps its lines (for ``_finish_here``), or where they start in
@@ -290,8 +305,12 @@ def fold_lines(
     try:
         for raw in lines:
             number += 1
+            cut: _CutLine | None = None
             try:
                 got = parse(raw)
+            except _CutLine as exc:  # a cut line of a stream: as a chunk the core refused
+                got = exc.key, None
+                cut = exc
             except _DecodeError as exc:
                 events.append((number, ORPHAN, exc.message))
                 continue
@@ -323,7 +342,11 @@ def fold_lines(
             if keep_lines:
                 seg.lines.append(raw if offsets is None else offsets.offset)
             try:
+                if cut is not None:
+                    raise CutLineError(cut.message)
                 acc.add(chunk)
+                if by_id and not key and is_start(chunk) and len(seg.starts) < 2:
+                    seg.starts.append(number)
             except InvalidChunkError as exc:
                 seg.end = INVALID
                 seg.error = exc
@@ -371,6 +394,7 @@ class Unit:
     stop: int | None = None  # the last offset a line of the range may start at; None: whole
     size: int = 0  # bytes of the input this unit stands for (progress)
     error: OSError | None = None  # the input could not be opened when the work was planned
+    last: bool = True  # the input's last unit
 
 
 @frozen
@@ -400,9 +424,11 @@ def plan(
                 size = os.fstat(raw.fileno()).st_size
                 kind = fmt
                 splittable = file is raw  # a gzip file is read whole
+                head = file.peek(1 << 16)[: 1 << 16]
                 if splittable and kind == "auto":
-                    kind = sniff(file.peek(1 << 16))
-                splittable = splittable and kind == "jsonl"
+                    kind = sniff(head)
+                # a binary file is read whole: its one message comes from fold_unit
+                splittable = splittable and kind == "jsonl" and not is_binary(head)
         except OSError as exc:
             found.append((path, name, fmt, 0, False, exc))
             continue
@@ -425,7 +451,19 @@ def plan(
             # file as it was planned (a log still being written grows past it)
             end = min(offset + step, size)
             stop = end if end < size else size - 1
-            units.append(Unit(len(units), number, path, name, kind, offset, stop, end - offset))
+            units.append(
+                Unit(
+                    len(units),
+                    number,
+                    path,
+                    name,
+                    kind,
+                    offset,
+                    stop,
+                    end - offset,
+                    last=end >= size,
+                )
+            )
     return units
 
 
@@ -445,11 +483,14 @@ def fold_unit(unit: Unit, options: Options) -> UnitResult:
                 base=base,
                 field_rules=options.field_rules,
                 keep_lines=True,
+                by_id=options.key is None,
                 offsets=lines,
             )
             return _finish_here(unit, result, options, unit.path)
         with open_input(unit.path) as (_, file):
-            head = file.peek(1 << 16)  # as the command line does, for the same errors
+            head = file.peek(1 << 16)[: 1 << 16]  # as the command line does, for the same errors
+            if is_binary(head):
+                return UnitResult(events=[(0, READ_ERROR, BINARY)])
             fmt = sniff(head) if unit.fmt == "auto" else unit.fmt
             if fmt == "sse":
                 fold = _LogFold(
@@ -467,6 +508,7 @@ def fold_unit(unit: Unit, options: Options) -> UnitResult:
                 base=base,
                 field_rules=options.field_rules,
                 keep_lines=True,
+                by_id=options.key is None,
             )
             return _finish_here(unit, result, options, None)
     except OSError as exc:
@@ -539,6 +581,8 @@ class _Stream:
         "members",
         "parts",
         "source",
+        "starts",
+        "warnings",
     )
 
     def __init__(self, key: Any, source: str, line: int, head: Segment) -> None:
@@ -559,6 +603,8 @@ class _Stream:
         self.final: Any = head.final  # what the worker made of it, if it finished it
         self.members = head.members
         self.certain = False  # (in a worker) surely not the continuation of an earlier stream
+        self.starts = 0  # chunks that set a role, for an empty key (see read_log)
+        self.warnings: list[str] = []
 
 
 class _Assembler:
@@ -583,8 +629,9 @@ class _Assembler:
         self.lines: dict[int, int] = {}  # lines already assembled, per input
         self.settled: set[Any] = set()  # (in a worker) keys whose last stream surely ended
         self.streams: list[_Stream | None] = []  # the stream of each segment of the unit
+        self.orphans: dict[int, _OrphanCap] = {}  # per input: the lines of no stream reported
 
-    def unit(self, unit: Unit, result: UnitResult) -> Iterator[LogResult | str]:
+    def unit(self, unit: Unit, result: UnitResult) -> Iterator[LogResult | Rendered]:
         """The results that come out while ``read_log`` reads this unit."""
         source = unit.name
         base = self.tick
@@ -612,15 +659,22 @@ class _Assembler:
                 if self._end(stream, seg, source, offset + line, base + line):
                     yield self._emit(stream)
             elif kind == ORPHAN:
-                yield orphan_result(payload, source, offset + line)
+                cap = self.orphans.get(unit.input)
+                if cap is None:
+                    cap = self.orphans[unit.input] = _OrphanCap(source)
+                if cap.take(offset + line):
+                    yield orphan_result(payload, source, offset + line)
             else:  # READ_ERROR, after the last line read
                 yield orphan_result(payload, source, offset + line + 1)
         yield from self._expire(base + result.lines)
         self.tick = base + result.lines
         self.lines[unit.input] = offset + result.lines
         yield from result.results
+        cap = self.orphans.pop(unit.input, None) if unit.last else None
+        if cap is not None and cap.skipped:  # as read_log says it at the end of the input
+            yield orphan_result(cap.summary(), source, cap.first_skipped)
 
-    def finish(self) -> Iterator[LogResult | str]:
+    def finish(self) -> Iterator[LogResult | Rendered]:
         """The log ended: the streams still open, in the order they opened."""
         self.due.clear()
         for stream in list(self.open.values()):
@@ -632,6 +686,12 @@ class _Assembler:
         stream.count += 1
         stream.last_source = source
         stream.last_line = line
+        for start in seg.starts:
+            stream.starts += 1
+            if stream.starts == 2:
+                stream.warnings.append(
+                    empty_key_warning(stream.key, source, line - seg.last + start)
+                )
         if not stream.complete:
             # read_log asks is_complete at each chunk where a choice finishes: all the choices
             # seen so far have finished (in this segment or an earlier one)
@@ -656,7 +716,7 @@ class _Assembler:
             heapq.heappush(self.due, (expiry, self.scheduled, stream))
         return False
 
-    def _expire(self, tick: int) -> Iterator[LogResult | str]:
+    def _expire(self, tick: int) -> Iterator[LogResult | Rendered]:
         """read_log reached line ``tick``: the streams whose window ran out before it."""
         due = self.due
         while due and due[0][0] <= tick:
@@ -694,21 +754,22 @@ class _Assembler:
             raise AssertionError("the pieces of a stream the worker finished were not sent")
         return part
 
-    def _emit(self, stream: _Stream) -> LogResult | str:
+    def _emit(self, stream: _Stream) -> LogResult | Rendered:
         stream.emitted = True
         del self.open[stream.key]
         if stream.final is not None:  # the worker finished it: the guess held (see the top)
             if stream.count != stream.members:
                 raise AssertionError(f"stream {stream.key!r}: the worker's guess failed")
-            if self.render is not None:
-                return str(stream.final)  # the JSON text, ready to write
-            completion, chunks = stream.final
+            completion, chunks, complete = stream.final
+            if self.render is not None:  # the JSON text, ready to write
+                return Rendered(completion, stream.key, stream.source, stream.first_line, complete)
             return LogResult(
                 key=stream.key,
                 completion=completion,
                 source=stream.source,
                 line=stream.first_line,
                 chunks=chunks,
+                complete=complete,
             )
         merged = self._merged(stream, stream.last_source, stream.last_line)
         stream.parts = []
@@ -721,16 +782,27 @@ class _Assembler:
             first_line=stream.first_line,
             last_source=stream.last_source,
             last_line=stream.last_line,
+            warnings=stream.warnings,
         )
-        if self.speculate and result.ok:
+        if self.speculate and result.ok and not result.warnings:
             assert result.completion is not None
             head = stream.head
             head.members = stream.count
+            folded: Any = result.completion
             if self.render is not None:
-                head.final = to_json(result.completion, pretty=self.render == "pretty")
-            else:
-                head.final = (result.completion, result.chunks)
+                folded = to_json(result.completion, pretty=self.render == "pretty")
+            head.final = (folded, result.chunks, result.complete)
         return result
+
+
+class Rendered(NamedTuple):
+    """(``Options.render``) a stream the worker finished without an error, as JSON text."""
+
+    text: str
+    key: Any
+    source: str
+    line: int
+    complete: bool
 
 
 class Refold(NamedTuple):
@@ -787,6 +859,9 @@ def _located(
 ) -> StreamfoldError:
     """The error ``read_log`` reports for a chunk of a stream, from the worker's error (which
     counts chunks from the segment's start) and the stream merged up to that chunk."""
+    if isinstance(error, CutLineError):  # a line that is no chunk: no position to shift
+        completion = merged.completion(normalize_finish_reason=normalize_finish_reason)
+        return cut_error(error, completion, source, line)
     position = merged.chunks - 1  # the chunk is the last ``merged`` counts
     message = error.message
     local = f"chunk {error.position}: "
@@ -814,7 +889,7 @@ def assemble(
     *,
     jobs: int,
     progress: Callable[[int], None] | None = None,
-) -> Generator[LogResult | str | InputError, None, None]:
+) -> Generator[LogResult | Rendered | InputError, None, None]:
     """Fold the units (on ``jobs`` processes; 1: here) and yield the results in log order."""
     assembler = _Assembler(options)
     for unit, result in _run(units, options, jobs):
@@ -894,11 +969,13 @@ def fold_logs(
 ) -> Generator[LogResult, None, None]:
     """Yield the results of :func:`read_log` over log files, folded on ``jobs`` processes.
 
-    ``paths`` is a path or a list of paths (here a ``str`` is a path), read as one log in the
-    order given; gzip files are read transparently. The results are those ``read_log`` gives for
-    the same files (as ``pathlib`` paths), in the same order, with the same errors: the files and
-    byte ranges of ``block_size`` bytes of the plain ones (default: from the total size, 1 to 64
-    MiB) are read in parallel, each stream folded in pieces that are merged at the end.
+    ``paths`` is a path or a list of paths, read as one log in the order given (a ``str``, or a
+    list of ``str``, is read as :func:`read_log` reads it: paths when each names an existing file
+    and does not start as JSON does, else the log's text, folded here); gzip files are read
+    transparently. The results are those ``read_log`` gives for the same files (as ``pathlib``
+    paths), in the same order, with the same errors: the files and byte ranges of
+    ``block_size`` bytes of the plain ones (default: from the total size, 1 to 64 MiB) are read
+    in parallel, each stream folded in pieces that are merged at the end.
     ``normalize_finish_reason=True`` reports ``"tool_calls"`` for a choice that called tools but
     finished with ``"stop"``, as ``read_log`` does with it.
 
@@ -907,9 +984,16 @@ def fold_logs(
     module, not a lambda). Raises :class:`UsageError` for a bad argument, ``OSError`` when a file
     cannot be opened (when its turn comes, as ``read_log`` does).
     """
-    if isinstance(paths, (str, os.PathLike)):
+    text: Any = None  # the log's text, when paths is text
+    if isinstance(paths, (str, list, tuple)) and all(isinstance(p, str) for p in paths):
+        # the rule read_log follows (log_paths): a str that names no file is the log's text
+        if log_paths(paths) is None:
+            text = paths
+        elif isinstance(paths, str):
+            paths = [paths]
+    elif isinstance(paths, os.PathLike):
         paths = [paths]
-    names = [os.fspath(path) for path in paths]
+    names = [] if text is not None else [os.fspath(path) for path in paths]
     if not isinstance(jobs, int) or jobs < 0:
         raise UsageError(f"jobs must be an int >= 0 (0: every core), got {jobs!r}")
     if window is not None and window < 0:
@@ -924,8 +1008,10 @@ def fold_logs(
         normalize_finish_reason=normalize_finish_reason,
     )
     jobs = jobs or cores()
+    if text is not None:
+        return _fold_here(text, options)
     if jobs == 1:
-        return _fold_here(names, options)
+        return _fold_here([Path(name) for name in names], options)
     try:
         pickle.dumps(options)
     except Exception as exc:
@@ -937,7 +1023,8 @@ def fold_logs(
     return _raising(assemble(units, options, jobs=jobs))
 
 
-def _fold_here(names: list[str], options: Options) -> Generator[LogResult, None, None]:
+def _fold_here(source: Any, options: Options) -> Generator[LogResult, None, None]:
+    """Fold in this process, as ``read_log`` does: its inputs, from paths or text."""
     fold = _LogFold(
         key=options.key,
         strict=options.strict,
@@ -945,13 +1032,13 @@ def _fold_here(names: list[str], options: Options) -> Generator[LogResult, None,
         field_rules=options.field_rules,
         normalize_finish_reason=options.normalize_finish_reason,
     )
-    for name in names:
-        yield from fold.lines(_path_lines(name), name)
+    for name, lines in inputs(source):
+        yield from fold.lines(lines, name)
     yield from fold.finish()
 
 
 def _raising(
-    items: Generator[LogResult | str | InputError, None, None],
+    items: Generator[LogResult | Rendered | InputError, None, None],
 ) -> Generator[LogResult, None, None]:
     try:
         for item in items:

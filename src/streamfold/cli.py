@@ -1,8 +1,10 @@
 """The ``streamfold`` command: fold SSE captures and JSON-lines logs, replay completions.
 
 ``streamfold fold FILE...`` (or just ``streamfold FILE...``) writes one completion per stream as
-JSON lines; errors go to stderr as ``FILE:LINE: message``. Exit status: 0 when all went well,
-1 when a line or a stream failed (every good stream is still written), 2 for a usage error.
+JSON lines (with ``--records``, a record per stream: key, completion, complete, errors, source,
+line); every stream is written, with what arrived, errors or not; errors go to stderr as
+``FILE:LINE: message``. Exit status: 0 when all went well, 1 when a line or a stream failed, 2 for
+a usage error.
 ``streamfold replay COMPLETION.json`` writes the SSE body a server would have sent.
 
 The command only opens inputs and loops: the folding is ``_LogFold`` (as ``read_log`` uses it),
@@ -16,7 +18,9 @@ import argparse
 import contextlib
 import gzip
 import importlib
+import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Final, TextIO
@@ -29,12 +33,13 @@ from ._logs import (
     LogResult,
     _default_key,
     _LogFold,
-    file_lines,
     file_pieces,
+    is_binary,
     open_input,
     sniff,
+    text_lines,
 )
-from ._parallel import InputError, Options, assemble, cores, plan
+from ._parallel import InputError, Options, Rendered, assemble, cores, plan
 from ._replay import to_chunks, to_sse
 from ._sse import _DecodeError, preview, where
 
@@ -48,13 +53,22 @@ class _Usage(Exception):
     """A usage error found after parsing the arguments (exit status 2)."""
 
 
+_COMMANDS: Final = """commands:
+  fold      fold SSE captures and JSON-lines logs into completions (the default command)
+  replay    write a stored completion as the SSE body a server would have streamed
+
+Exit status: 0 ok, 1 when a line or stream failed, 2 for a usage error.
+'streamfold COMMAND --help' tells more of each."""
+
+
 def _fold_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Fold streamed chat completion chunks (SSE captures or JSON-lines logs, "
-        "many streams per file) into complete responses, one JSON line per stream.",
-        epilog="Also: 'streamfold replay COMPLETION.json' writes a stored completion as an SSE "
-        "body. Exit status: 0 ok, 1 when a line or stream failed, 2 for a usage error.",
+        "many streams per file) into complete responses, one JSON line per stream; every "
+        "stream is written, with what arrived, and errors go to stderr.",
+        epilog=_COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"streamfold {__version__}")
     parser.add_argument(
@@ -65,6 +79,13 @@ def _fold_parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("-o", "--output", metavar="OUT", help="write the completions to OUT")
     parser.add_argument("--pretty", action="store_true", help="indent the JSON output")
+    parser.add_argument(
+        "--records",
+        action="store_true",
+        help='write a JSON record per stream: {"key", "completion", "complete", "errors": '
+        '[{"source", "line", "message"}], "source", "line"} (the key is the chunk id, or the '
+        "--key field)",
+    )
     parser.add_argument(
         "--strict", action="store_true", help="fail streams that ended without a finish reason"
     )
@@ -174,11 +195,13 @@ def _fold(args: argparse.Namespace) -> int:
             raise _Usage(f"{path}: {reason}")
         if path != "-" and os.path.isdir(path):
             raise _Usage(f"{path}: is a directory")
+    if args.records and args.pretty:
+        raise _Usage("--records writes JSON lines: it does not go with --pretty")
     key = _FieldKey(args.key) if args.key else None
     jobs = args.jobs or cores()
     with _output(args.output) as out:
         progress = _Progress.start(args.files, enabled=not args.no_progress)
-        report = _Reporter(out, args.pretty, progress)
+        report = _Reporter(out, args.pretty, progress, records=args.records)
         try:
             if jobs > 1:
                 render = "pretty" if args.pretty else "json"
@@ -190,6 +213,7 @@ def _fold(args: argparse.Namespace) -> int:
                     render=render,
                 )
                 _fold_parallel(args, options, jobs, report, progress)
+                report.done(args.files)
                 return report.status
             fold = _LogFold(
                 key=key,
@@ -211,6 +235,7 @@ def _fold(args: argparse.Namespace) -> int:
         finally:
             if progress is not None:
                 progress.close()
+        report.done(args.files)
         return report.status
 
 
@@ -240,8 +265,10 @@ def _fold_input(
 ) -> Iterator[LogResult]:
     name = _name(path)
     with open_input(path) as (raw, file):
-        head = file.peek(1 << 16)
-        if fmt == "auto":
+        head = file.peek(1 << 16)[: 1 << 16]
+        if is_binary(head):  # one message (read_log's), not one per line of garbage
+            fmt = "jsonl"
+        elif fmt == "auto":
             fmt = sniff(head)
         if progress is not None:
             progress.begin(raw)
@@ -252,7 +279,7 @@ def _fold_input(
             yield from fold.sse(pieces, name)
         else:
             # a read error (a truncated or corrupt gzip file) becomes a line error
-            lines: Iterator[bytes] = file_lines(file)
+            lines: Iterator[bytes] = text_lines(file)
             if progress is not None:
                 lines = progress.track(lines, _PROGRESS_EVERY)
             yield from fold.lines(lines, name)
@@ -277,6 +304,12 @@ class _FieldKey:
         found = _default_key(record)
         return None if found is None else (value, found[1])
 
+    def guess(self, raw: bytes) -> Any:
+        """The key of a line that is not valid JSON (cut short), when the field is found."""
+        name = re.escape(self.parts[-1].encode())
+        found = re.search(rb'"' + name + rb'"\s*:\s*"([^"\\]{1,200})"', raw[:400])
+        return None if found is None else found.group(1).decode("utf-8", "replace")
+
 
 def _name(path: str) -> str:
     return "<stdin>" if path == "-" else path
@@ -296,31 +329,87 @@ def _output(path: str | None) -> Iterator[TextIO]:
 
 
 class _Reporter:
-    """Writes good streams to the output and every error to stderr; keeps the exit status."""
+    """Writes every stream to the output (errors or not: what arrived) and every error and
+    warning to stderr; keeps the exit status."""
 
-    def __init__(self, out: TextIO, pretty: bool, progress: _Progress | None) -> None:
+    def __init__(
+        self, out: TextIO, pretty: bool, progress: _Progress | None, *, records: bool = False
+    ) -> None:
         self.out = out
         self.pretty = pretty
         self.progress = progress
+        self.records = records
         self.status = 0
+        self.written = 0  # streams written
 
-    def __call__(self, result: LogResult | str) -> None:
-        if isinstance(result, str):  # --jobs: a worker wrote the JSON
-            self.out.write(result + "\n")
+    def __call__(self, result: LogResult | Rendered) -> None:
+        if isinstance(result, Rendered):  # --jobs: a worker wrote the JSON of a good stream
+            if self.records:
+                self.out.write(
+                    _record_head(result.key)
+                    + result.text
+                    + _record_tail(result.complete, [], result.source, result.line)
+                )
+            else:
+                self.out.write(result.text + "\n")
+            self.written += 1
         else:
+            for warning in result.warnings:
+                self.warn(warning)
             for err in result.errors:
                 self.error(str(err))
-            if result.ok and result.completion is not None:
-                self.out.write(to_json(result.completion, pretty=self.pretty) + "\n")
+            if result.completion is not None:
+                self.written += 1
+                if self.records:
+                    errors = [
+                        {
+                            "source": getattr(err, "source", result.source),
+                            "line": getattr(err, "line", None),
+                            "message": str(err),
+                        }
+                        for err in result.errors
+                    ]
+                    text = to_json(result.completion)
+                    self.out.write(
+                        _record_head(result.key)
+                        + text
+                        + _record_tail(result.complete, errors, result.source, result.line)
+                    )
+                else:
+                    self.out.write(to_json(result.completion, pretty=self.pretty) + "\n")
         if self.progress is not None:
             self.progress.streams += 1
 
     def error(self, message: str) -> None:
         self.status = 1
+        self.warn(message)
+
+    def warn(self, message: str) -> None:
         if self.progress is not None:
             self.progress.write(message)
         else:
             print(message, file=sys.stderr)
+
+    def done(self, files: Sequence[str]) -> None:
+        """The end: say so when no stream was found at all."""
+        if not self.written:
+            names = ", ".join(_name(path) for path in files)
+            self.warn(f"streamfold: no stream found in {names}")
+
+
+def _record_head(key: Any) -> str:
+    return '{"key":' + json.dumps(key, ensure_ascii=False, default=str) + ',"completion":'
+
+
+def _record_tail(
+    complete: bool, errors: list[dict[str, Any]], source: str | None, line: int | None
+) -> str:
+    rest = json.dumps(
+        {"complete": complete, "errors": errors, "source": source, "line": line},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return "," + rest[1:] + "\n"
 
 
 class _Progress:
@@ -447,7 +536,7 @@ def _completions(text: bytes) -> Iterator[tuple[int, Any]]:
     except ValueError:
         whole = None
     if isinstance(whole, dict):
-        yield 1, whole
+        yield 1, _checked(whole, text)
         return
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -461,4 +550,12 @@ def _completions(text: bytes) -> Iterator[tuple[int, Any]]:
         if not isinstance(data, dict):
             yield number, f"expected a completion object, got {preview(line)}"
             continue
-        yield number, data
+        yield number, _checked(data, line)
+
+
+def _checked(data: dict[str, Any], text: bytes) -> dict[str, Any] | str:
+    """A completion's data, or why it is not one: it has a list of choices (each an object)."""
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        return f"not a completion (no 'choices' list of objects): {preview(text.strip())}"
+    return data

@@ -38,7 +38,15 @@ from dask.delayed import delayed
 from ._convert import to_dict
 from ._errors import InvalidChunkError, StreamError, StreamfoldError
 from ._fold import FieldRule, PartialFold, merge_partials
-from ._logs import CLOSE, KeyFunction, LogResult, line_parser, orphan_result, stream_result
+from ._logs import (
+    CLOSE,
+    KeyFunction,
+    LogResult,
+    empty_key_warning,
+    line_parser,
+    orphan_result,
+    stream_result,
+)
 from ._parallel import FAILED, ORPHAN, SHIFT, Options, Segment, fold_lines
 from ._parallel import _located as located
 
@@ -148,7 +156,7 @@ class _Run:
     """Consecutive chunks of one stream key, folded: a stream, or a piece of one (``closed``:
     its last chunk ended the stream). Immutable once built: merging makes a new one."""
 
-    __slots__ = ("closed", "errors", "first", "last", "partial")
+    __slots__ = ("closed", "errors", "first", "last", "partial", "starts")
 
     def __init__(
         self,
@@ -157,6 +165,7 @@ class _Run:
         first: tuple[str, int],
         last: tuple[str, int],
         closed: bool,
+        starts: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.partial = partial
         # each error with the stream folded up to its chunk, where it came from
@@ -164,13 +173,14 @@ class _Run:
         self.first = first
         self.last = last
         self.closed = closed
+        # (an empty key) where its first two chunks that set a role are: read_log's warning
+        self.starts = starts
 
     @classmethod
     def of(cls, seg: Segment, source: str) -> _Run:
         assert isinstance(seg.partial, PartialFold)
-        return cls(seg.partial, [], (source, seg.first), (source, seg.last), False)._with(
-            seg, source
-        )
+        run = cls(seg.partial, [], (source, seg.first), (source, seg.last), False)
+        return run._with(seg, source)
 
     def _with(self, seg: Segment, source: str) -> _Run:
         """(Building a partition's runs) this run and the segment that follows it."""
@@ -182,7 +192,8 @@ class _Run:
         if seg.error is not None:
             errors = [*errors, (partial, seg.error, source, seg.last)]
         closed = seg.end == CLOSE or seg.end == FAILED
-        return _Run(partial, errors, self.first, (source, seg.last), closed)
+        starts = (self.starts + tuple((source, line) for line in seg.starts))[:2]
+        return _Run(partial, errors, self.first, (source, seg.last), closed, starts)
 
     def then(self, other: _Run) -> _Run:
         """This run and the next piece of the same stream (from a later partition)."""
@@ -191,7 +202,8 @@ class _Run:
             (merge_partials([self.partial, prefix], gaps=True), error, source, line)
             for prefix, error, source, line in other.errors
         ]
-        return _Run(partial, errors, self.first, other.last, other.closed)
+        starts = (self.starts + other.starts)[:2]
+        return _Run(partial, errors, self.first, other.last, other.closed, starts)
 
 
 def _fold_partition(
@@ -205,6 +217,7 @@ def _fold_partition(
         window=None,
         base=number << SHIFT,
         field_rules=options.field_rules,
+        by_id=options.key is None,
     )
     orphans = [
         orphan_result(message, source, line)
@@ -263,6 +276,7 @@ def _results(
                 first_line=run.first[1],
                 last_source=run.last[0],
                 last_line=run.last[1],
+                warnings=[empty_key_warning(key, *run.starts[1])] if len(run.starts) == 2 else [],
             )
         )
     return results
