@@ -296,9 +296,9 @@ class _Indexed:
                 if type(value) is list and name in ITEM_CONCAT:
                     if type(old) is list:
                         old.extend(value)
-                    elif old is None or old == "":
+                    elif _unset(old):
                         target[name] = value
-                elif old is None or old == "":
+                elif _unset(old):
                     target[name] = value
 
 
@@ -314,7 +314,7 @@ def _merge_item(target: dict[str, Any], item: dict[str, Any]) -> None:
             elif type(old) is list:
                 old.append(value)
             continue
-        if old is None or old == "":
+        if _unset(old):
             target[key] = value
 
 
@@ -360,6 +360,8 @@ class _Extras:
     def add(self, key: str, value: Any) -> None:
         if value is None:
             return
+        if not value and _is_list(value) and key in self.values:
+            return  # an empty list adds nothing: it never replaces what arrived before it
         rule = self.rules.get(key) if self.rules else None
         if rule is None:
             if not self.delta:
@@ -389,7 +391,7 @@ class _Extras:
                 old = values[key] = _Extend()
             old.items.extend(_plain(value))
         elif rule == "first":
-            if old is None or old == "":
+            if _unset(old):
                 values[key] = value
         else:
             values[key] = value  # converted to plain data when built, not on every chunk
@@ -404,6 +406,8 @@ class _Extras:
         values = self.values
         for key, theirs in other.values.items():
             ours = values.get(key)
+            if ours is not None and _empty_list(theirs):
+                continue  # as add(): an empty list replaces nothing
             kind = type(theirs)
             if kind is _Concat:
                 if type(ours) is _Concat:
@@ -421,7 +425,7 @@ class _Extras:
                 else:
                     values[key] = copy.deepcopy(theirs)
             elif self._keeps_first(key, theirs):
-                if ours is None or ours == "":
+                if _unset(ours):
                     values[key] = theirs
             else:
                 values[key] = theirs
@@ -446,6 +450,21 @@ class _Extras:
             else:
                 out[key] = _plain(value)
         return out
+
+
+def _unset(value: Any) -> bool:
+    """Whether a first-value slot may still take a value: nothing, ``""`` or ``[]`` so far."""
+    return value is None or value == "" or (_is_list(value) and not value)
+
+
+def _empty_list(value: Any) -> bool:
+    """Whether a stored extra holds an empty list (which adds nothing when merged after)."""
+    kind = type(value)
+    if kind is _Extend:
+        return not value.items
+    if kind is _Indexed:
+        return not value.items
+    return _is_list(value) and not value
 
 
 def _indexed_objects(values: list[Any] | tuple[Any, ...]) -> bool:
