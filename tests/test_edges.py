@@ -308,3 +308,225 @@ def test_an_empty_list_alone_is_kept_and_later_items_replace_it(fold: Fold) -> N
     item = {"type": "reasoning.text", "text": "x", "index": 0}
     later = [*only, _chunk({"reasoning_details": [item]})]
     assert msg(fold(later)).extra == {"reasoning_details": [item]}
+
+
+# ---------------------------------------------------------------------------------------------
+# field_rules are checked
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        ({"x": "sum"}, ["'x'", "unknown rule 'sum'", "'concat'"]),
+        ({"x": None}, ["'x'", "unknown rule None"]),
+        ({"content": "first"}, ["'content'", "folds by its own rule"]),
+        ({"tool_calls": "extend"}, ["'tool_calls'"]),
+        ({"finish_reason": "first"}, ["'finish_reason'"]),
+        ({"arguments": "last"}, ["'arguments'"]),
+        ({"usage": "first"}, ["'usage'"]),
+        ({"obfuscation": "concat"}, ["keep_obfuscation=True"]),
+        ([("x", "last")], ["must map field names"]),
+        ({1: "last"}, ["field names are strings"]),
+    ],
+)
+def test_field_rules_are_checked_on_every_path(rules: Any, words: list[str]) -> None:
+    """Unknown rule names and fields the fold reads itself raise UsageError, on every path."""
+    chunks = [_chunk({"content": "a", "x": "b"})]
+    calls_: list[Any] = [
+        lambda: streamfold.Accumulator(field_rules=rules),
+        lambda: streamfold.accumulate(chunks, field_rules=rules),
+        lambda: streamfold.wrap(chunks, field_rules=rules),
+        lambda: streamfold.from_sse(_sse(chunks), field_rules=rules),
+        lambda: streamfold.PartialFold.fold(chunks, start=0, field_rules=rules),
+    ]
+    for call in calls_:
+        with pytest.raises(streamfold.UsageError) as caught:
+            call()
+        for word in words:
+            assert word in str(caught.value)
+
+
+def test_valid_field_rules_still_fold() -> None:
+    """A rule for a field the fold does not name still applies; the padding's with keep."""
+    chunks = [_chunk({"content": "a", "x": "b"}), _chunk({"x": "c"})]
+    assert msg(streamfold.accumulate(chunks, field_rules={"x": "first"})).extra == {"x": "b"}
+    padded = [{**c, "obfuscation": p} for c, p in zip(chunks, ["Q1", "r2"], strict=True)]
+    kept = streamfold.accumulate(
+        padded, field_rules={"obfuscation": "concat"}, keep_obfuscation=True
+    )
+    assert chat(kept).extra == {"obfuscation": "Q1r2"}
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAI's padding is not part of the completion
+
+
+def _openai_stream() -> list[Chunk]:
+    """gpt-4o-mini with stream_options.include_usage: `obfuscation` on every chunk."""
+    env = {
+        "id": "chatcmpl-CJ8s2bQ0yZxW4vT7uR5pN3mL1kJ9h",
+        "object": "chat.completion.chunk",
+        "created": 1764853230,
+        "model": "gpt-4o-mini-2024-07-18",
+        "service_tier": "default",
+        "system_fingerprint": "fp_51db84afab",
+    }
+
+    def chunk(delta: dict[str, Any] | None, pad: str, finish: str | None = None) -> Chunk:
+        choices = (
+            []
+            if delta is None
+            else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+        )
+        return {**env, "choices": choices, "usage": None, "obfuscation": pad}
+
+    words = [chunk({"content": f" word{i}"}, f"pX{i}q") for i in range(30)]
+    last = chunk(None, "9y")
+    last["usage"] = {"prompt_tokens": 9, "completion_tokens": 31, "total_tokens": 40}
+    return [
+        chunk({"role": "assistant", "content": "", "refusal": None}, "Zk3aB"),
+        *words,
+        chunk({}, "m2", "stop"),
+        last,
+    ]
+
+
+def test_obfuscation_is_dropped_by_default(fold: Fold) -> None:
+    """The folded completion has no `obfuscation` (every adapter); to_dict is the API's shape."""
+    completion = chat(fold(_openai_stream()))
+    assert completion.extra == {}
+    data = plain(completion)
+    assert "obfuscation" not in data
+    assert set(data) == {
+        "id",
+        "object",
+        "created",
+        "model",
+        "choices",
+        "usage",
+        "service_tier",
+        "system_fingerprint",
+    }
+
+
+def test_obfuscation_is_kept_on_request(fold: Fold) -> None:
+    """keep_obfuscation=True keeps the latest padding, as before (every adapter)."""
+    completion = chat(fold(_openai_stream(), keep_obfuscation=True))
+    assert completion.extra == {"obfuscation": "9y"}
+
+
+def test_obfuscation_on_the_sse_fast_path_and_partial_folds() -> None:
+    """from_sse (templates hit) and partial merges drop it by default and keep it on request."""
+    chunks = _openai_stream()
+    body = _sse(chunks)
+    dropped = streamfold.from_sse(body)
+    assert chat(dropped).extra == {}
+    assert dropped == streamfold.accumulate(chunks)
+    kept = streamfold.from_sse(body, keep_obfuscation=True)
+    assert chat(kept).extra == {"obfuscation": "9y"}
+    assert kept == streamfold.accumulate(chunks, keep_obfuscation=True)
+    for keep, extra in ((False, {}), (True, {"obfuscation": "9y"})):
+        parts = [
+            streamfold.PartialFold.fold(chunks[:10], start=0, keep_obfuscation=keep),
+            streamfold.PartialFold.fold(chunks[10:], start=10, keep_obfuscation=keep),
+        ]
+        assert chat(streamfold.merge_partials(parts).completion()).extra == extra
+        assert chat(parts[1].completion()).extra == extra
+
+
+def test_obfuscation_with_a_moderation_chunk_is_dropped_too() -> None:
+    """The general unknown-key path (a moderation chunk beside the padding) drops it as well."""
+    moderation = {"input": {"flagged": False}, "output": {"flagged": False}}
+    chunks = [*_openai_stream(), {**_openai_stream()[-1], "moderation": moderation}]
+    assert chat(streamfold.accumulate(chunks)).extra == {"moderation": moderation}
+
+
+# ---------------------------------------------------------------------------------------------
+# from_sse on a body with no `data:` event at all
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"<html>502 Bad Gateway</html>", ["502 Bad Gateway", "HTML", "not an SSE stream"]),
+        (b"", ["the body is empty"]),
+        (b"\r\n  \n", ["the body is empty"]),
+        (b'{"id": "chatcmpl-1", "object": "chat.completion", "choices": []}', ["stream=True"]),
+        (b'{"choices": [{"delta": {}}]}\n{"choices": []}\n', ["JSON lines", "read_log"]),
+        (b": keep-alive\n\n: keep-alive\n\n", ["no 'data:' event"]),
+    ],
+)
+def test_a_body_with_no_data_event_is_refused(body: bytes, words: list[str]) -> None:
+    """No `data:` event: InvalidChunkError saying what the body is (bytes, str, in pieces)."""
+    for source in (body, body.decode(), [body[:5], body[5:]]):
+        with pytest.raises(streamfold.InvalidChunkError) as caught:
+            streamfold.from_sse(source)
+        for word in words:
+            assert word in str(caught.value)
+        assert isinstance(caught.value, streamfold.InvalidLineError)
+        assert caught.value.completion == streamfold.accumulate([])
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"error": {"message": "Invalid API key"}}', {"message": "Invalid API key"}),
+        (
+            b'{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit"}}\n',
+            {"message": "Rate limit reached", "type": "requests", "code": "rate_limit"},
+        ),
+        (
+            b'{"object": "error", "message": "model not found", "code": 404}',
+            {"object": "error", "message": "model not found", "code": 404},
+        ),
+    ],
+)
+def test_a_json_error_body_raises_stream_error(body: bytes, error: dict[str, Any]) -> None:
+    """A 4xx JSON error body raises StreamError whose `.error` is the payload."""
+    with pytest.raises(streamfold.StreamError) as caught:
+        streamfold.from_sse(body)
+    assert caught.value.error == error
+    assert str(error["message"]) in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_afrom_sse_refuses_a_body_with_no_event_too() -> None:
+    """afrom_sse: the same errors as from_sse (asyncio and trio)."""
+
+    async def pieces(body: bytes) -> Any:
+        yield body
+
+    with pytest.raises(streamfold.InvalidChunkError, match="HTML"):
+        await streamfold.afrom_sse(pieces(b"<html>502 Bad Gateway</html>"))
+    with pytest.raises(streamfold.StreamError, match="Invalid API key"):
+        await streamfold.afrom_sse(pieces(b'{"error": {"message": "Invalid API key"}}'))
+
+
+def test_a_str_that_looks_like_a_path_gets_a_hint(tmp_path: Any) -> None:
+    """A str that is a file name: the error says to pass a Path or an open file (or read_log)."""
+    capture = tmp_path / "capture.sse"
+    capture.write_bytes(_sse(_sonnet_stream()))
+    for name in ("/path/capture.sse", str(capture), "capture.sse", "logs\\\\run.jsonl"):
+        with pytest.raises(streamfold.InvalidChunkError) as caught:
+            streamfold.from_sse(name)
+        message = str(caught.value)
+        assert "pathlib.Path" in message, name
+        assert "read_log" in message, name
+    assert streamfold.from_sse(capture) == streamfold.accumulate(_sonnet_stream())
+
+
+def test_a_file_with_no_event_is_named_in_the_error(tmp_path: Any) -> None:
+    """A captured error page read from a path: the message starts with the file's name."""
+    page = tmp_path / "cut.sse"
+    page.write_bytes(b"<html><body><h1>504 Gateway Time-out</h1></body></html>\n")
+    with pytest.raises(streamfold.InvalidLineError) as caught:
+        streamfold.from_sse(page)
+    assert str(caught.value).startswith(f"{page}: ")
+    assert caught.value.source == str(page)
+
+
+def test_bodies_with_an_event_still_fold() -> None:
+    """`data: [DONE]` alone, or a named event of another API, keep their behaviour."""
+    assert streamfold.from_sse(b"data: [DONE]\n\n") == streamfold.accumulate([])
+    with pytest.raises(streamfold.InvalidChunkError, match="another API"):
+        streamfold.from_sse(b"event: response.created\ndata: {}\n\n")

@@ -44,15 +44,21 @@ def accumulate(
     strict: bool = False,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
+    keep_obfuscation: bool = False,
 ) -> Completion:
     """Fold every chunk of ``chunks`` and return the complete response.
 
     Raises :class:`InvalidChunkError` for a malformed chunk, :class:`StreamError` when the
     server reported an error mid-stream, and, with ``strict=True``,
     :class:`IncompleteStreamError` when the stream ended before every choice finished. Each
-    error's ``completion`` holds what was folded before it.
+    error's ``completion`` holds what was folded before it. ``field_rules``,
+    ``normalize_finish_reason`` and ``keep_obfuscation`` are :class:`Accumulator`'s.
     """
-    acc = Accumulator(field_rules=field_rules, normalize_finish_reason=normalize_finish_reason)
+    acc = Accumulator(
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+        keep_obfuscation=keep_obfuscation,
+    )
     for chunk in chunks:
         acc.add(chunk)
     return acc.completion(strict=strict)
@@ -64,9 +70,14 @@ async def aaccumulate(
     strict: bool = False,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
+    keep_obfuscation: bool = False,
 ) -> Completion:
     """Async twin of :func:`accumulate` for an async iterable of chunks."""
-    acc = Accumulator(field_rules=field_rules, normalize_finish_reason=normalize_finish_reason)
+    acc = Accumulator(
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+        keep_obfuscation=keep_obfuscation,
+    )
     async for chunk in chunks:
         acc.add(chunk)
     return acc.completion(strict=strict)
@@ -303,6 +314,7 @@ def wrap(
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
     eager_tool_calls: bool = False,
+    keep_obfuscation: bool = False,
 ) -> Folded[T]:
     """Pass ``chunks`` through unchanged while folding them; see :class:`Folded`.
 
@@ -314,6 +326,7 @@ def wrap(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
         eager_tool_calls=eager_tool_calls,
+        keep_obfuscation=keep_obfuscation,
     )
     return Folded(chunks, acc, on_event)
 
@@ -325,12 +338,14 @@ def awrap(
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
     eager_tool_calls: bool = False,
+    keep_obfuscation: bool = False,
 ) -> AsyncFolded[T]:
     """Async twin of :func:`wrap`; see :class:`AsyncFolded`."""
     acc = Accumulator(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
         eager_tool_calls=eager_tool_calls,
+        keep_obfuscation=keep_obfuscation,
     )
     return AsyncFolded(chunks, acc, on_event)
 
