@@ -2127,20 +2127,22 @@ def test_fact_16_reasoning_text_accessor_whatever_the_field(fold: Fold, name: st
 
 
 def test_fact_17_openai_obfuscation_latest_value_not_concatenated(fold: Fold) -> None:
-    """Fact 17 (OpenAI): `obfuscation` on every chunk, outside the delta: the latest value wins."""
+    """Fact 17 (OpenAI): `obfuscation` on every chunk, outside the delta: kept on request
+    (issue 11: dropped by default), the latest value wins."""
     chunks = [
         {**_oai({"role": "assistant", "content": ""}), "obfuscation": "kA3x"},
         {**_oai({"content": "Hi"}), "obfuscation": "Zq"},
         {**_oai({}, "stop"), "obfuscation": "p0Lm9"},
     ]
-    c = chat(fold(chunks))
+    c = chat(fold(chunks, keep_obfuscation=True))
     assert c.extra == {"obfuscation": "p0Lm9"}
     assert plain(c)["obfuscation"] == "p0Lm9"
 
 
 def test_fact_17_obfuscation_with_other_extras_rules_and_moderation() -> None:
     """The padding's own fast path keeps what the general rules keep: the order of the extras
-    (first arrival), a caller's rule for it, and a moderation chunk beside it."""
+    (first arrival), a caller's rule for it, and a moderation chunk beside it (kept on request:
+    issue 11 drops the padding by default)."""
     moderation = {"input": {"flagged": False}, "output": {"flagged": False}}
     chunks = [
         {**_oai({"role": "assistant", "content": ""}), "x_first": 1, "obfuscation": "kA3x"},
@@ -2148,7 +2150,7 @@ def test_fact_17_obfuscation_with_other_extras_rules_and_moderation() -> None:
         {**_oai({}, "stop"), "obfuscation": "p0Lm9", "moderation": moderation},
         {**_oai({}), "choices": [], "obfuscation": "w", "moderation": None, "x_last": "z"},
     ]
-    c = chat(streamfold.accumulate(chunks))
+    c = chat(streamfold.accumulate(chunks, keep_obfuscation=True))
     assert list(c.extra.items()) == [
         ("x_first", 1),
         ("obfuscation", "w"),
@@ -2156,9 +2158,13 @@ def test_fact_17_obfuscation_with_other_extras_rules_and_moderation() -> None:
         ("x_last", "z"),
     ]
     assert list(plain(c))[-4:] == ["x_first", "obfuscation", "moderation", "x_last"]
-    padded = chat(streamfold.accumulate(chunks, field_rules={"obfuscation": "concat"}))
+    padded = chat(
+        streamfold.accumulate(chunks, field_rules={"obfuscation": "concat"}, keep_obfuscation=True)
+    )
     assert padded.extra["obfuscation"] == "kA3xZqp0Lm9w"
-    first = chat(streamfold.accumulate(chunks, field_rules={"obfuscation": "first"}))
+    first = chat(
+        streamfold.accumulate(chunks, field_rules={"obfuscation": "first"}, keep_obfuscation=True)
+    )
     assert first.extra["obfuscation"] == "kA3x"
     # the SDK's objects carry both fields, None when the server did not send them
     empty = [{**_oai({"content": "Hi"}), "obfuscation": None, "moderation": None}]
@@ -2166,9 +2172,10 @@ def test_fact_17_obfuscation_with_other_extras_rules_and_moderation() -> None:
 
 
 def test_fact_17_obfuscation_of_the_wrong_type_is_kept_as_sent() -> None:
-    """Extras are not type-checked: a non-string padding is kept, latest wins, as any extra."""
+    """Extras are not type-checked: a non-string padding is kept (on request), latest wins."""
     chunks = [{**_oai({"content": "a"}), "obfuscation": 5}, {**_oai({}), "obfuscation": [1]}]
-    assert chat(streamfold.accumulate(chunks)).extra == {"obfuscation": [1]}
+    kept = streamfold.accumulate(chunks, keep_obfuscation=True)
+    assert chat(kept).extra == {"obfuscation": [1]}
 
 
 def test_fact_17_llamacpp_timings_kept_at_top_level(fold: Fold) -> None:

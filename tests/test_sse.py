@@ -547,9 +547,9 @@ async def test_response_objects_are_read_as_they_stream() -> None:
 
 
 def test_a_str_is_sse_text_never_a_path() -> None:
-    """A path given as str is not opened: it is (useless) SSE text."""
-    completion = streamfold.from_sse(str(EXAMPLES / "openai_text.sse"))
-    assert completion.choices == ()
+    """A path given as str is not opened: it is SSE text with no event, an error with a hint."""
+    with pytest.raises(streamfold.InvalidChunkError, match=r"pass pathlib\.Path\("):
+        streamfold.from_sse(str(EXAMPLES / "openai_text.sse"))
 
 
 def test_errors_name_the_file(tmp_path: Path) -> None:

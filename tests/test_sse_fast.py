@@ -347,6 +347,22 @@ def test_fast_path_folds_what_a_full_parse_folds(chunks: list[dict[str, Any]], s
         assert outcome(lambda: streamfold.from_sse(body)) == expected
 
 
+@settings(max_examples=100, deadline=None)
+@given(chunks=streams(), seed=st.integers(0, 2**32))
+def test_fast_path_keeps_the_padding_as_a_full_parse_does(
+    chunks: list[dict[str, Any]], seed: int
+) -> None:
+    """With keep_obfuscation=True, the fast path keeps OpenAI's padding as accumulate does."""
+    rng = random.Random(seed)
+    lines = data_lines(chunks, rng)
+    body = sse_body(lines, rng)
+    parsed = [json.loads(line) for line in lines]
+    expected = outcome(lambda: streamfold.accumulate(parsed, keep_obfuscation=True))
+    assert outcome(lambda: streamfold.from_sse(body, keep_obfuscation=True)) == expected
+    pieces = in_pieces(body, rng)
+    assert outcome(lambda: streamfold.from_sse(pieces, keep_obfuscation=True)) == expected
+
+
 @contextlib.contextmanager
 def stdlib_parser() -> Iterator[None]:
     """The SSE loops parse with the stdlib's json.loads, as without orjson."""

@@ -60,6 +60,7 @@ def accumulate(
     strict: bool = False,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
+    keep_obfuscation: bool = False,
 ) -> m.ChatCompletion:
     """Fold every chunk of ``chunks`` and return the complete ``chat.completion``.
 
@@ -68,9 +69,14 @@ def accumulate(
     :class:`IncompleteStreamError` when the stream ended before every choice finished. Each
     error's ``completion`` holds what was folded before it. A stream of the legacy completions
     API raises :class:`UsageError` (its ``completion`` is the folded :class:`TextCompletion`):
-    fold it with :func:`accumulate_text`.
+    fold it with :func:`accumulate_text`. ``field_rules``, ``normalize_finish_reason`` and
+    ``keep_obfuscation`` are :class:`Accumulator`'s.
     """
-    acc = Accumulator(field_rules=field_rules, normalize_finish_reason=normalize_finish_reason)
+    acc = Accumulator(
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+        keep_obfuscation=keep_obfuscation,
+    )
     for chunk in chunks:
         acc.add(chunk)
     return _chat(acc, strict, _USE_ACCUMULATE_TEXT)
@@ -82,9 +88,14 @@ async def aaccumulate(
     strict: bool = False,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
+    keep_obfuscation: bool = False,
 ) -> m.ChatCompletion:
     """Async twin of :func:`accumulate` for an async iterable of chunks."""
-    acc = Accumulator(field_rules=field_rules, normalize_finish_reason=normalize_finish_reason)
+    acc = Accumulator(
+        field_rules=field_rules,
+        normalize_finish_reason=normalize_finish_reason,
+        keep_obfuscation=keep_obfuscation,
+    )
     async for chunk in chunks:
         acc.add(chunk)
     return _chat(acc, strict, _USE_ACCUMULATE_TEXT)
@@ -436,6 +447,7 @@ def wrap(
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
     eager_tool_calls: bool = False,
+    keep_obfuscation: bool = False,
 ) -> Folded[T]:
     """Pass ``chunks`` through unchanged while folding them; see :class:`Folded`.
 
@@ -449,6 +461,7 @@ def wrap(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
         eager_tool_calls=eager_tool_calls,
+        keep_obfuscation=keep_obfuscation,
     )
     return Folded(chunks, acc, on_event, strict=strict)
 
@@ -461,12 +474,14 @@ def awrap(
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
     eager_tool_calls: bool = False,
+    keep_obfuscation: bool = False,
 ) -> AsyncFolded[T]:
     """Async twin of :func:`wrap`; see :class:`AsyncFolded`."""
     acc = Accumulator(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
         eager_tool_calls=eager_tool_calls,
+        keep_obfuscation=keep_obfuscation,
     )
     return AsyncFolded(chunks, acc, on_event, strict=strict)
 

@@ -33,7 +33,7 @@ import functools
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, cast, get_args
 
 import attrs
 
@@ -79,6 +79,50 @@ _CALL_KNOWN: Final = frozenset({"index", "id", "type", "function"})
 _FUNCTION_KNOWN: Final = frozenset({"name", "arguments"})
 _AUDIO_KNOWN: Final = frozenset({"id", "data", "transcript", "expires_at"})
 _TEXT_LOGPROB_LISTS: Final = ("tokens", "token_logprobs", "top_logprobs", "text_offset")
+
+_RULES: Final[tuple[str, ...]] = get_args(FieldRule)
+# Fields the fold reads itself, at some level: a field rule for one of them would change nothing.
+_NAMED: Final = (
+    _CHUNK_KNOWN
+    | _CHOICE_KNOWN
+    | _TEXT_CHOICE_KNOWN
+    | _DELTA_KNOWN
+    | _CALL_KNOWN
+    | _FUNCTION_KNOWN
+    | _AUDIO_KNOWN
+    | frozenset(_TEXT_LOGPROB_LISTS)
+    | {"error"}
+)
+
+
+def check_field_rules(field_rules: Any) -> dict[str, FieldRule] | None:
+    """Check a ``field_rules`` argument; return it as a dict (``None`` when empty).
+
+    Raises :class:`UsageError` for a value that is not a mapping, a rule name that is not a
+    :data:`FieldRule`, or a field the fold reads itself (``content``, ``tool_calls``, ...).
+    """
+    if not field_rules:
+        return None
+    if not isinstance(field_rules, Mapping):
+        raise UsageError(
+            "field_rules must map field names to rules, e.g. {'reasoning': 'concat'}; "
+            f"got {type(field_rules).__name__}"
+        )
+    rules: dict[str, FieldRule] = {}
+    for key, rule in field_rules.items():
+        if type(key) is not str:
+            raise UsageError(f"field_rules: field names are strings, got {key!r}")
+        if not isinstance(rule, str) or rule not in _RULES:
+            expected = ", ".join(map(repr, _RULES))
+            raise UsageError(f"field_rules[{key!r}]: unknown rule {rule!r}; expected {expected}")
+        if key in _NAMED:
+            raise UsageError(
+                f"field_rules[{key!r}]: {key!r} is a field streamfold folds by its own rule; "
+                "field rules apply to the fields it does not name (reasoning, x_groq, ...)"
+            )
+        rules[key] = cast(FieldRule, rule)  # checked against _RULES above
+    return rules
+
 
 _OPT_STR: Final = (str, type(None))
 _OPT_INT: Final = (int, type(None))
@@ -296,9 +340,9 @@ class _Indexed:
                 if type(value) is list and name in ITEM_CONCAT:
                     if type(old) is list:
                         old.extend(value)
-                    elif old is None or old == "":
+                    elif _unset(old):
                         target[name] = value
-                elif old is None or old == "":
+                elif _unset(old):
                     target[name] = value
 
 
@@ -314,7 +358,7 @@ def _merge_item(target: dict[str, Any], item: dict[str, Any]) -> None:
             elif type(old) is list:
                 old.append(value)
             continue
-        if old is None or old == "":
+        if _unset(old):
             target[key] = value
 
 
@@ -360,6 +404,8 @@ class _Extras:
     def add(self, key: str, value: Any) -> None:
         if value is None:
             return
+        if not value and _is_list(value) and key in self.values:
+            return  # an empty list adds nothing: it never replaces what arrived before it
         rule = self.rules.get(key) if self.rules else None
         if rule is None:
             if not self.delta:
@@ -389,7 +435,7 @@ class _Extras:
                 old = values[key] = _Extend()
             old.items.extend(_plain(value))
         elif rule == "first":
-            if old is None or old == "":
+            if _unset(old):
                 values[key] = value
         else:
             values[key] = value  # converted to plain data when built, not on every chunk
@@ -404,6 +450,8 @@ class _Extras:
         values = self.values
         for key, theirs in other.values.items():
             ours = values.get(key)
+            if ours is not None and _empty_list(theirs):
+                continue  # as add(): an empty list replaces nothing
             kind = type(theirs)
             if kind is _Concat:
                 if type(ours) is _Concat:
@@ -421,7 +469,7 @@ class _Extras:
                 else:
                     values[key] = copy.deepcopy(theirs)
             elif self._keeps_first(key, theirs):
-                if ours is None or ours == "":
+                if _unset(ours):
                     values[key] = theirs
             else:
                 values[key] = theirs
@@ -446,6 +494,21 @@ class _Extras:
             else:
                 out[key] = _plain(value)
         return out
+
+
+def _unset(value: Any) -> bool:
+    """Whether a first-value slot may still take a value: nothing, ``""`` or ``[]`` so far."""
+    return value is None or value == "" or (_is_list(value) and not value)
+
+
+def _empty_list(value: Any) -> bool:
+    """Whether a stored extra holds an empty list (which adds nothing when merged after)."""
+    kind = type(value)
+    if kind is _Extend:
+        return not value.items
+    if kind is _Indexed:
+        return not value.items
+    return _is_list(value) and not value
 
 
 def _indexed_objects(values: list[Any] | tuple[Any, ...]) -> bool:
@@ -754,7 +817,13 @@ class Accumulator:
     ``eager_tool_calls=True`` makes the events (``add_events``) report a tool call done as soon as
     a later call of its choice starts. ``normalize_finish_reason=True`` reports ``"tool_calls"``
     for a choice that called tools but finished with ``"stop"`` (Gemini, TGI and old Ollama do
-    that); by default the value sent is kept.
+    that); by default the value sent is kept. OpenAI's ``obfuscation`` padding (a random string
+    on every chunk, not part of a non-streamed completion) is dropped unless
+    ``keep_obfuscation=True``; it then keeps its latest value, as any top-level extra.
+
+    Raises :class:`UsageError` for ``field_rules`` that are not valid: a rule that is not a
+    :data:`FieldRule`, a field the fold reads itself (``content``, ``tool_calls``, ...), or
+    ``obfuscation`` without ``keep_obfuscation=True``.
     """
 
     __slots__ = (
@@ -769,6 +838,7 @@ class Accumulator:
         "_final",
         "_fingerprint",
         "_id",
+        "_keep_padding",
         "_kind",
         "_model",
         "_normalize",
@@ -788,6 +858,7 @@ class Accumulator:
         field_rules: Mapping[str, FieldRule] | None = None,
         normalize_finish_reason: bool = False,
         eager_tool_calls: bool = False,
+        keep_obfuscation: bool = False,
     ) -> None:
         self._count = 0
         self._choices: dict[int, _Choice] = {}
@@ -798,7 +869,13 @@ class Accumulator:
         self._tier: str | None = None
         self._usage: dict[str, Any] | None = None
         self._alt_usage: dict[str, Any] | None = None  # x_groq.usage, used when usage never came
-        self._rules = dict(field_rules) if field_rules else None
+        self._rules = check_field_rules(field_rules)
+        if self._rules and "obfuscation" in self._rules and not keep_obfuscation:
+            raise UsageError(
+                "field_rules['obfuscation']: the padding is dropped from the completion; "
+                "pass keep_obfuscation=True to keep it (and fold it by this rule)"
+            )
+        self._keep_padding = keep_obfuscation
         self._extra = _Extras(False, self._rules)
         self._kind: Literal["chat", "text"] | None = None
         self._final: m.ChatCompletion | m.TextCompletion | None = None
@@ -970,8 +1047,9 @@ class Accumulator:
         if usage is not None:
             usage = _usage(usage, "usage")
         # Unknown keys, errors and x_groq are rare: one C-level key check routes them aside.
-        # OpenAI's random padding, on every chunk, is the one extra key kept without the general
-        # loop (latest wins, as there); the SDK's objects also carry an empty moderation field.
+        # OpenAI's random padding, on every chunk, is the one extra key met without the general
+        # loop: dropped, or with keep_obfuscation=True kept (latest wins, as there); the SDK's
+        # objects also carry an empty moderation field.
         unusual = not _CHUNK_PADDED.issuperset(chunk)
         alt_usage = error = padding = None
         if not unusual and ("obfuscation" in chunk or "moderation" in chunk):
@@ -1007,7 +1085,7 @@ class Accumulator:
             self._tier = tier
         if usage is not None:
             self._usage = usage
-        if padding is not None:
+        if padding is not None and self._keep_padding:  # else dropped: not part of the completion
             if self._rules is None:
                 self._extra.values["obfuscation"] = padding
             else:
@@ -1018,7 +1096,8 @@ class Accumulator:
             extra = self._extra
             for key, value in chunk.items():
                 if key not in _CHUNK_KNOWN and value is not None and key != "error":
-                    extra.add(key, value)
+                    if key != "obfuscation" or self._keep_padding:
+                        extra.add(key, value)
         if self._pending is not None:
             self._id, self._created, self._model = self._pending
             self._pending = None
@@ -1670,7 +1749,10 @@ class Accumulator:
             elif type(value) is str and key not in _CHUNK_KNOWN:  # obfuscation and the like
                 paths.append((key,))
                 kinds.append(_CALL)
-                targets.append(functools.partial(self._extra.add, key))
+                if key == "obfuscation" and not self._keep_padding:
+                    targets.append(_drop)  # a hole all the same: its bytes change every chunk
+                else:
+                    targets.append(functools.partial(self._extra.add, key))
             else:
                 top[key] = value
         mark = self._variant_mark()
@@ -2056,6 +2138,10 @@ class _VariantMark:
         self.tops: list[tuple[dict[str, Any], str]] = []  # recent top levels (and their repr)
 
 
+def _drop(value: Any) -> None:
+    """The fold of a leaf that is not kept (OpenAI's padding, by default)."""
+
+
 def _choice_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], bool]]:
     """The leaves of a choice that may differ between chunks, in key order: every string, and
     the logprob lists whole."""
@@ -2253,13 +2339,15 @@ class PartialFold:
         start: int,
         end: int | None = None,
         field_rules: Mapping[str, FieldRule] | None = None,
+        keep_obfuscation: bool = False,
     ) -> PartialFold:
         """Fold ``chunks``, the segment ``[start, end)`` of a stream.
 
-        ``end`` defaults to ``start`` plus the number of chunks (chunk sequence numbers).
-        Raises what :meth:`Accumulator.add` raises.
+        ``end`` defaults to ``start`` plus the number of chunks (chunk sequence numbers);
+        ``field_rules`` and ``keep_obfuscation`` are :class:`Accumulator`'s. Raises what
+        :meth:`Accumulator.add` raises.
         """
-        acc = Accumulator(field_rules=field_rules)
+        acc = Accumulator(field_rules=field_rules, keep_obfuscation=keep_obfuscation)
         acc._segment = True
         for chunk in chunks:
             acc.add(chunk)
@@ -2297,7 +2385,9 @@ class PartialFold:
     def _resolved(self, normalize_finish_reason: bool) -> Accumulator:
         """A fresh accumulator holding this partial's fold, to build its completion from."""
         resolved = Accumulator(
-            field_rules=self._acc._rules, normalize_finish_reason=normalize_finish_reason
+            field_rules=self._acc._rules,
+            normalize_finish_reason=normalize_finish_reason,
+            keep_obfuscation=self._acc._keep_padding,
         )
         _merge_into(resolved, self._acc)
         return resolved
@@ -2338,7 +2428,9 @@ def _merged(ordered: list[PartialFold]) -> PartialFold:
     """
     if len(ordered) == 1:
         return ordered[0]
-    acc = Accumulator(field_rules=ordered[0]._acc._rules)
+    acc = Accumulator(
+        field_rules=ordered[0]._acc._rules, keep_obfuscation=ordered[0]._acc._keep_padding
+    )
     acc._segment = True  # tool-call fragments stay in their log, as each segment keeps them
     for part in ordered:
         _merge_into(acc, part._acc)

@@ -1061,12 +1061,15 @@ class _SSEFold:
         "decoder",
         "done",
         "finished",
+        "given",
+        "head",
         "hits",
         "learned",
         "misses",
         "multi",
         "options",
         "predicted",
+        "saw_done",
         "source",
         "stream",
         "templates",
@@ -1081,6 +1084,7 @@ class _SSEFold:
         multi: bool,
         field_rules: Mapping[str, FieldRule] | None,
         normalize_finish_reason: bool,
+        keep_obfuscation: bool = False,
     ) -> None:
         self.decoder = SSEDecoder(max_event_size)
         self.source = source
@@ -1088,6 +1092,7 @@ class _SSEFold:
         self.options: dict[str, Any] = {
             "field_rules": field_rules,
             "normalize_finish_reason": normalize_finish_reason,
+            "keep_obfuscation": keep_obfuscation,
         }
         self.stream = Stream(Accumulator(**self.options))
         self.finished: list[Stream] = []
@@ -1101,10 +1106,16 @@ class _SSEFold:
         self.misses = 0
         self.learned = 0
         self.whole = False  # the body comes in one piece: what is left of a run is all there is
+        self.head = bytearray()  # the body's first bytes: told back when it holds no event
+        self.saw_done = False
+        self.given: str | None = None  # from_sse's str source, for the hint when it is a path
 
     def feed(self, piece: bytes | str) -> None:
+        piece = _as_bytes(piece)
+        if len(self.head) <= _HEAD:
+            self.head += piece[: _HEAD + 1 - len(self.head)]
         try:
-            events = self.decoder._feed(_as_bytes(piece), True)
+            events = self.decoder._feed(piece, True)
         except _DecodeError as exc:
             self._fatal(exc)
             return
@@ -1124,6 +1135,8 @@ class _SSEFold:
         stream = self.finished[0]
         if stream.errors:
             raise stream.errors[0]
+        if stream.first_line is None and not self.saw_done and stream.acc.chunks == 0:
+            raise self._no_event(stream)
         try:
             return stream.acc.completion(strict=strict)
         except IncompleteStreamError as exc:
@@ -1132,6 +1145,54 @@ class _SSEFold:
                 position=exc.position,
                 completion=exc.completion,
             ) from None
+
+    def _no_event(self, stream: Stream) -> InvalidLineError | LineStreamError:
+        """The error for a body without a single ``data:`` event: what the body is instead."""
+        head = bytes(self.head)
+        text = head.strip()
+        at = where(self.source, None)
+        completion = stream.acc.snapshot()
+        hint = ""
+        if not text:
+            what = "the body is empty"
+        else:
+            what = f"no 'data:' event in the body {preview(head)}"
+            payload: Any = None
+            if len(head) <= _HEAD and text[:1] in (b"{", b"["):
+                try:
+                    payload = _loads(text)
+                except ValueError:
+                    payload = None
+            if isinstance(payload, dict):
+                error = payload.get("error")
+                if error is None and payload.get("object") == "error":
+                    error = payload  # vLLM's flat error object
+                if error is not None:
+                    detail = error.get("message") if isinstance(error, dict) else error
+                    return LineStreamError(
+                        f"{at}: the server answered with an error instead of a stream: {detail}",
+                        source=self.source,
+                        error=error,
+                        completion=completion,
+                    )
+                hint = (
+                    "a JSON body, not an SSE stream: a response made without stream=True? "
+                    "Build it with from_dict(ChatCompletion, data)"
+                    if "choices" in payload
+                    else "a JSON body, not an SSE stream"
+                )
+            elif text[:1] == b"<":
+                hint = "an HTML or XML page, not an SSE stream: the error page of a proxy?"
+            elif text[:1] == b"{":
+                hint = "JSON lines rather than SSE? read them with read_log() or accumulate()"
+        if self.given is not None and _looks_like_path(self.given):
+            hint = (
+                "from_sse() reads a str as the SSE text itself, not as a file name; to read the "
+                f"file, pass pathlib.Path({self.given!r}) or an open binary file "
+                "(JSON-lines logs: read_log())"
+            )
+        message = f"{at}: {what}: {hint}" if hint else f"{at}: {what}"
+        return InvalidLineError(message, source=self.source, completion=completion)
 
     def _fatal(self, exc: _DecodeError) -> None:
         err = InvalidLineError(
@@ -1467,6 +1528,7 @@ class _SSEFold:
             self._end()
 
     def _done(self) -> None:
+        self.saw_done = True
         self._end()
         if not self.multi:
             self.done = True
@@ -1530,6 +1592,20 @@ def _leaves(batch: list[ChunkVariant], strings: list[Any], lists: list[Any]) -> 
     return out
 
 
+_HEAD: Final = 64 * 1024  # bytes of the body kept to tell what it is when it holds no event
+_PATH_ENDINGS: Final = (".sse", ".txt", ".log", ".gz", ".jsonl", ".json", ".ndjson", ".raw")
+
+
+def _looks_like_path(text: str) -> bool:
+    """Whether a str given as an SSE body is more likely a file name (one short line)."""
+    name = text.strip()
+    if not name or len(name) > 4096 or any(c in name for c in "\n\r\0") or name[0] in "<{[":
+        return False
+    return (
+        "/" in name or "\\" in name or name.lower().endswith(_PATH_ENDINGS) or os.path.exists(name)
+    )
+
+
 def _as_bytes(piece: Any) -> bytes:
     if type(piece) is bytes:
         return piece
@@ -1591,6 +1667,7 @@ def from_sse(
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
+    keep_obfuscation: bool = False,
 ) -> Completion:
     """Fold an SSE body into the complete response.
 
@@ -1598,7 +1675,8 @@ def from_sse(
     (``os.PathLike``; gzip is read transparently), a binary file object, an iterable of
     ``bytes`` / ``str`` pieces of any size (``response.iter_bytes()``), or a response object
     with ``iter_bytes()`` (httpx). Reading stops at ``data: [DONE]``, and the source is closed
-    then; a body without it ends where the source ends.
+    then; a body without it ends where the source ends. ``field_rules``,
+    ``normalize_finish_reason`` and ``keep_obfuscation`` are :class:`Accumulator`'s.
 
     Raises :class:`InvalidLineError` (an :class:`InvalidChunkError`) for an event that is not a
     chunk, an event larger than ``max_event_size``, a body cut inside an event, or a body of
@@ -1614,8 +1692,11 @@ def from_sse(
         multi=False,
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
+        keep_obfuscation=keep_obfuscation,
     )
     fold.whole = isinstance(source, (bytes, bytearray, memoryview, str))
+    if isinstance(source, str):
+        fold.given = source
     try:
         for piece in pieces:
             fold.feed(piece)
@@ -1634,6 +1715,7 @@ async def afrom_sse(
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
+    keep_obfuscation: bool = False,
 ) -> Completion:
     """Async twin of :func:`from_sse` for an async iterable of pieces (``aiter_bytes()``), or
     a response object with ``aiter_bytes()`` (httpx)."""
@@ -1643,6 +1725,7 @@ async def afrom_sse(
         multi=False,
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
+        keep_obfuscation=keep_obfuscation,
     )
     pieces = _apieces(source)
     try:
