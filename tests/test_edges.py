@@ -530,3 +530,223 @@ def test_bodies_with_an_event_still_fold() -> None:
     assert streamfold.from_sse(b"data: [DONE]\n\n") == streamfold.accumulate([])
     with pytest.raises(streamfold.InvalidChunkError, match="another API"):
         streamfold.from_sse(b"event: response.created\ndata: {}\n\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# chunks of other streaming APIs: refused, naming the API, until those dialects are folded
+
+RESPONSES_EVENTS: list[Chunk] = [
+    {
+        "type": "response.created",
+        "sequence_number": 0,
+        "response": {
+            "id": "resp_67ccd2bed1ec8190",
+            "object": "response",
+            "created_at": 1741476542,
+            "status": "in_progress",
+            "model": "gpt-4.1-2025-04-14",
+            "output": [],
+            "usage": None,
+        },
+    },
+    {
+        "type": "response.output_item.added",
+        "sequence_number": 1,
+        "output_index": 0,
+        "item": {
+            "id": "msg_67ccd2bf17f0",
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        },
+    },
+    {
+        "type": "response.content_part.added",
+        "sequence_number": 2,
+        "item_id": "msg_67ccd2bf17f0",
+        "output_index": 0,
+        "content_index": 0,
+        "part": {"type": "output_text", "text": "", "annotations": []},
+    },
+    {
+        "type": "response.output_text.delta",
+        "sequence_number": 3,
+        "item_id": "msg_67ccd2bf17f0",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": "Hi",
+    },
+]
+
+ANTHROPIC_EVENTS: list[Chunk] = [
+    {
+        "type": "message_start",
+        "message": {
+            "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "model": "claude-sonnet-4-5",
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 25, "output_tokens": 1},
+        },
+    },
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "ping"},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}},
+    {"type": "content_block_stop", "index": 0},
+    {
+        "type": "message_delta",
+        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+        "usage": {"output_tokens": 15},
+    },
+    {"type": "message_stop"},
+]
+
+_HELLO: list[Chunk] = [
+    {
+        "id": "chatcmpl-9x",
+        "object": "chat.completion.chunk",
+        "created": 1764853012,
+        "model": "gpt-4.1",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hello"}}],
+    },
+    {
+        "id": "chatcmpl-9x",
+        "object": "chat.completion.chunk",
+        "created": 1764853012,
+        "model": "gpt-4.1",
+        "choices": [{"index": 0, "delta": {"content": ", Ada"}, "finish_reason": "stop"}],
+    },
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "api"),
+    [(RESPONSES_EVENTS, "OpenAI Responses API"), (ANTHROPIC_EVENTS, "Anthropic's Messages API")],
+    ids=["responses", "anthropic"],
+)
+def test_events_of_another_api_are_refused_naming_it(
+    fold: Fold, events: list[Chunk], api: str
+) -> None:
+    """Each event of the stream is refused at its own position, naming the API and `type`."""
+    for position, event in enumerate(events):
+        with pytest.raises(streamfold.InvalidChunkError) as caught:
+            fold([*_HELLO, event])
+        err = caught.value
+        assert api in str(err), event
+        assert repr(event["type"]) in str(err)
+        assert err.path == "type"
+        assert err.position == len(_HELLO)
+        # what arrived before is kept, and the refused event was not applied
+        assert err.completion == streamfold.accumulate(_HELLO), position
+        assert isinstance(err.completion, streamfold.ChatCompletion)
+        assert err.completion.extra == {}
+
+
+def test_other_api_events_are_refused_by_from_sse_and_read_log() -> None:
+    """SSE bodies (with or without `event:` lines) and JSON-lines logs of those APIs."""
+    for events, api in ((RESPONSES_EVENTS, "Responses API"), (ANTHROPIC_EVENTS, "Messages API")):
+        bare = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+        with pytest.raises(streamfold.InvalidChunkError, match=api):
+            streamfold.from_sse(bare)
+        named = b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+        with pytest.raises(streamfold.InvalidChunkError):
+            streamfold.from_sse(named)
+        results = list(streamfold.read_log("".join(json.dumps(e) + "\n" for e in events)))
+        messages = [str(err) for r in results for err in r.errors]
+        assert len(messages) == len(events)
+        assert all(api in message for message in messages)
+        assert all(r.completion is None for r in results)
+
+
+def test_error_events_of_other_apis_are_stream_errors(fold: Fold) -> None:
+    """Anthropic's `error` event and the Responses API's flat one are server errors."""
+    anthropic_error = {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    }
+    responses_error = {
+        "type": "error",
+        "code": "server_error",
+        "message": "The server had an error while processing your request.",
+        "param": None,
+        "sequence_number": 4,
+    }
+    for event, message in ((anthropic_error, "Overloaded"), (responses_error, "server had")):
+        with pytest.raises(streamfold.StreamError, match=message) as caught:
+            fold([*_HELLO, event])
+        assert caught.value.position == len(_HELLO)
+        assert msg(caught.value.completion).content == "Hello, Ada"
+    with pytest.raises(streamfold.StreamError) as caught:
+        fold([responses_error])
+    assert caught.value.error == responses_error
+
+
+def test_a_chunk_with_a_type_and_choices_still_folds(fold: Fold) -> None:
+    """Only a `type` with no `choices` is another API's event: a proxy's label stays an extra."""
+    labelled = [{**chunk, "type": "chat.completion.chunk"} for chunk in _HELLO]
+    folded = fold(labelled)
+    assert msg(folded).content == "Hello, Ada"
+    assert folded.extra == {"type": "chat.completion.chunk"}
+
+
+# ---------------------------------------------------------------------------------------------
+# misused inputs: one chunk, one body, SSE lines
+
+
+def test_one_chunk_instead_of_an_iterable_gets_a_hint() -> None:
+    """accumulate(chunk) iterated the dict's keys; it now says to pass an iterable of chunks."""
+    import openai.types.chat as oc
+
+    sdk_chunk = oc.ChatCompletionChunk.model_validate(_HELLO[0])
+    for call in (streamfold.accumulate, streamfold.wrap, streamfold.accumulate_text):
+        for one in (_HELLO[0], sdk_chunk):
+            with pytest.raises(streamfold.UsageError, match="pass an iterable of chunks"):
+                call(one)
+        for body in (_sse(_HELLO), _sse(_HELLO).decode()):
+            with pytest.raises(streamfold.UsageError, match="from_sse"):
+                call(body)
+
+
+@pytest.mark.anyio
+async def test_one_chunk_instead_of_an_async_iterable_gets_a_hint() -> None:
+    """The async adapters give the same hints (asyncio and trio)."""
+    one: Any = _HELLO[0]  # the misuse under test: not an async iterable
+    body: Any = _sse(_HELLO)
+    for call in (streamfold.aaccumulate, streamfold.aaccumulate_text):
+        with pytest.raises(streamfold.UsageError, match="pass an iterable of chunks"):
+            await call(one)
+        with pytest.raises(streamfold.UsageError, match="from_sse"):
+            await call(body)
+    with pytest.raises(streamfold.UsageError, match="pass an iterable of chunks"):
+        streamfold.awrap(one)
+
+
+def test_a_whole_sse_body_as_one_chunk_gets_a_hint(fold: Fold) -> None:
+    """accumulate([body]): the JSON error says the text is a body of events, for from_sse."""
+    for body in (_sse(_HELLO), _sse(_HELLO).decode(), b"event: x\ndata: {}\n\n"):
+        with pytest.raises(streamfold.InvalidChunkError, match=r"use streamfold\.from_sse") as c:
+            fold([body])
+        assert c.value.position == 0
+    with pytest.raises(streamfold.InvalidChunkError) as caught:
+        fold(["not json"])
+    assert "from_sse" not in str(caught.value)
+
+
+def test_sse_data_lines_fold_and_done_is_skipped(fold: Fold) -> None:
+    """`data: {...}` lines (str or bytes, as a log keeps them) fold; `data: [DONE]` is skipped."""
+    expected = streamfold.accumulate(_HELLO)
+    as_str = [f"data: {json.dumps(c)}" for c in _HELLO] + ["data: [DONE]"]
+    as_bytes = [f"data:{json.dumps(c)}\n".encode() for c in _HELLO] + [b"data: [DONE]\n"]
+    mixed: list[Any] = [as_str[0], bytearray(as_bytes[1]), memoryview(b"  data: [DONE]  ")]
+    for chunks in (as_str, as_bytes, mixed):
+        assert fold(chunks) == expected
+    acc = streamfold.Accumulator()
+    for line in as_str:
+        acc.add(line)
+    assert acc.chunks == len(_HELLO)  # the end marker is not a chunk
+    with pytest.raises(streamfold.InvalidChunkError, match="invalid JSON"):
+        fold(["data: {cut"])

@@ -72,6 +72,7 @@ def accumulate(
     fold it with :func:`accumulate_text`. ``field_rules``, ``normalize_finish_reason`` and
     ``keep_obfuscation`` are :class:`Accumulator`'s.
     """
+    _check_source(chunks, "accumulate")
     acc = Accumulator(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
@@ -91,6 +92,7 @@ async def aaccumulate(
     keep_obfuscation: bool = False,
 ) -> m.ChatCompletion:
     """Async twin of :func:`accumulate` for an async iterable of chunks."""
+    _check_source(chunks, "aaccumulate")
     acc = Accumulator(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
@@ -113,6 +115,7 @@ def accumulate_text(
     Raises what :func:`accumulate` raises; a chat stream raises :class:`UsageError` (its
     ``completion`` is the folded :class:`ChatCompletion`): fold it with :func:`accumulate`.
     """
+    _check_source(chunks, "accumulate_text")
     acc = Accumulator(field_rules=field_rules)
     for chunk in chunks:
         acc.add(chunk)
@@ -126,10 +129,25 @@ async def aaccumulate_text(
     field_rules: Mapping[str, FieldRule] | None = None,
 ) -> m.TextCompletion:
     """Async twin of :func:`accumulate_text` for an async iterable of chunks."""
+    _check_source(chunks, "aaccumulate_text")
     acc = Accumulator(field_rules=field_rules)
     async for chunk in chunks:
         acc.add(chunk)
     return _text(acc, strict)
+
+
+def _check_source(chunks: object, name: str) -> None:
+    """Refuse, with a hint, the one-chunk and one-body mistakes: iterating them folds nonsense."""
+    if isinstance(chunks, Mapping) or hasattr(type(chunks), "__pydantic_fields__"):
+        raise UsageError(
+            f"{name}() was given one chunk, not an iterable of chunks: pass an iterable of"
+            " chunks, for example [chunk]"
+        )
+    if isinstance(chunks, (str, bytes, bytearray, memoryview)):
+        raise UsageError(
+            f"{name}() was given one {type(chunks).__name__}, not an iterable of chunks: for an"
+            " SSE body use streamfold.from_sse, for one JSON chunk pass [chunk]"
+        )
 
 
 _USE_ACCUMULATE_TEXT = "fold it with streamfold.accumulate_text (or aaccumulate_text)"
@@ -457,6 +475,7 @@ def wrap(
     before every choice finished raises :class:`IncompleteStreamError`: from the loop once the
     source is exhausted, and from ``completion``.
     """
+    _check_source(chunks, "wrap")
     acc = Accumulator(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
@@ -477,6 +496,7 @@ def awrap(
     keep_obfuscation: bool = False,
 ) -> AsyncFolded[T]:
     """Async twin of :func:`wrap`; see :class:`AsyncFolded`."""
+    _check_source(chunks, "awrap")
     acc = Accumulator(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,

@@ -33,7 +33,7 @@ import functools
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeGuard, cast, get_args
 
 import attrs
 
@@ -241,6 +241,62 @@ def _plain(value: Any) -> Any:
         # stored as it was sent: the SDK's defaults for fields the server did not send stay out
         return {k: _plain(v) for k, v in _sent_fields(value).items()}
     return {k: _plain(v) for k, v in _as_mapping(value, "").items()}
+
+
+def _data_payload(text: str | bytes) -> str | bytes | None:
+    """A chunk given as text: its JSON, without an SSE ``data:`` prefix; None for ``[DONE]``."""
+    if isinstance(text, str):
+        head = text.lstrip()
+        if not head.startswith("data:"):
+            return text
+        body = head[5:]
+        return None if body.strip() == "[DONE]" else body
+    head_b = text.lstrip()
+    if not head_b.startswith(b"data:"):
+        return text
+    body_b = head_b[5:]
+    return None if body_b.strip() == b"[DONE]" else body_b
+
+
+def _body_hint(chunk: str | bytes | bytearray | memoryview) -> str:
+    """A hint for text that is a whole SSE body rather than one chunk (read on errors only)."""
+    text = bytes(chunk).decode("utf-8", "replace") if not isinstance(chunk, str) else chunk
+    head = text.lstrip()
+    if head.startswith(("event:", ":")) or (head.startswith("data:") and "data:" in head[5:]):
+        return " (this is an SSE body of several events, not one chunk: use streamfold.from_sse)"
+    return ""
+
+
+ANTHROPIC_EVENTS: Final = frozenset(
+    {
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "ping",
+    }
+)
+
+
+def is_other_dialect(kind: object) -> TypeGuard[str]:
+    """True for the event type of a streaming API streamfold does not fold yet."""
+    return type(kind) is str and (kind.startswith("response.") or kind in ANTHROPIC_EVENTS)
+
+
+def other_dialect(kind: str) -> str:
+    """The error for an event of another streaming API (a ``type`` and no ``choices``)."""
+    if kind.startswith("response."):
+        api = "the OpenAI Responses API"
+    elif kind in ANTHROPIC_EVENTS:
+        api = "Anthropic's Messages API"
+    else:
+        api = "an API other than chat completions"
+    return (
+        f"{kind!r} is an event of {api}, not a chat.completion.chunk: streamfold folds"
+        " chat completion streams (chunks with choices), not this API's events yet"
+    )
 
 
 def _sdk_fields(value: Any) -> dict[str, Any] | None:
@@ -923,6 +979,9 @@ class Accumulator:
         try:
             if type(chunk) is not dict:
                 chunk = self._coerce(chunk)
+                if chunk is None:  # `data: [DONE]`: nothing to fold, and not a chunk
+                    self._count = position
+                    return
             error = self._apply(chunk)
         except _Invalid as exc:
             self._pending = None
@@ -1010,15 +1069,19 @@ class Accumulator:
 
     # -- reading input --------------------------------------------------------------------------
 
-    def _coerce(self, chunk: Any) -> dict[str, Any]:
+    def _coerce(self, chunk: Any) -> dict[str, Any] | None:
+        """The chunk as a dict; None for an SSE ``data: [DONE]`` line (the end marker)."""
         fields = _sdk_fields(chunk)  # the SDK's chunk as it comes: no copy
         if fields is not None:
             return fields
         if isinstance(chunk, (str, bytes, bytearray, memoryview)):
+            text = _data_payload(chunk if isinstance(chunk, (str, bytes)) else bytes(chunk))
+            if text is None:
+                return None
             try:
-                data = json_loads(chunk if isinstance(chunk, (str, bytes)) else bytes(chunk))
+                data = json_loads(text)
             except ValueError as exc:  # orjson.JSONDecodeError and json.JSONDecodeError
-                raise _Invalid("", f"invalid JSON: {exc}") from None
+                raise _Invalid("", f"invalid JSON: {exc}{_body_hint(chunk)}") from None
             if type(data) is not dict:
                 _fail("", "a JSON object", data)
             return data
@@ -1061,6 +1124,13 @@ class Accumulator:
             if chunk.get("object") == "error":  # vLLM's flat error object: nothing to fold
                 self._pending = None
                 return _plain(chunk)
+            kind = chunk.get("type")
+            if type(kind) is str and "choices" not in chunk:
+                if kind == "error" and chunk.get("error") is None:  # a flat error event
+                    self._pending = None
+                    return _plain(chunk)
+                if chunk.get("error") is None:
+                    raise _Invalid("type", other_dialect(kind))
             error = chunk.get("error")
             groq = chunk.get("x_groq")
             if type(groq) is dict and groq.get("usage") is not None:

@@ -47,7 +47,7 @@ from ._errors import (
     StreamfoldError,
     UsageError,
 )
-from ._fold import Accumulator, FieldRule
+from ._fold import Accumulator, FieldRule, is_other_dialect, other_dialect
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
     ERROR,
@@ -604,6 +604,9 @@ def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
     """The chunk a record holds (itself, or a value that is a chunk) and its ``id``."""
     if _is_chunk(record):
         return record.get("id"), record
+    kind = record.get("type")
+    if is_other_dialect(kind):
+        raise _DecodeError(0, other_dialect(kind))
     for value in record.values():
         if type(value) is dict and _is_chunk(value):
             return value.get("id"), value
