@@ -1121,17 +1121,15 @@ class Accumulator:
             else:  # a moderation chunk: the general loop keeps both
                 unusual = True
         if unusual:
-            if chunk.get("object") == "error":  # vLLM's flat error object: nothing to fold
-                self._pending = None
-                return _plain(chunk)
-            kind = chunk.get("type")
-            if type(kind) is str and "choices" not in chunk:
-                if kind == "error" and chunk.get("error") is None:  # a flat error event
-                    self._pending = None
-                    return _plain(chunk)
-                if chunk.get("error") is None:
-                    raise _Invalid("type", other_dialect(kind))
             error = chunk.get("error")
+            kind: Any = chunk.get("type")
+            # another API's event: a `type` and no choices (a nested error is a server's error)
+            event = error is None and type(kind) is str and "choices" not in chunk
+            if chunk.get("object") == "error" or (event and kind == "error"):
+                self._pending = None  # vLLM's flat error object, a flat error event
+                return _plain(chunk)
+            if event:
+                raise _Invalid("type", other_dialect(kind))
             groq = chunk.get("x_groq")
             if type(groq) is dict and groq.get("usage") is not None:
                 alt_usage = _usage(groq["usage"], "x_groq.usage")
