@@ -43,23 +43,25 @@ from ._convert import json_loads
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
+    InvalidLineError,
     StreamError,
     StreamfoldError,
     UsageError,
+    _CutLine,
+    _DecodeError,
+    cut_error,
+    locate,
+    preview,
+    where,
 )
 from ._fold import Accumulator, FieldRule, is_other_dialect, other_dialect
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
     ERROR,
-    InvalidLineError,
     Stream,
-    _DecodeError,
     _parse_json,
     _SSEFold,
     event_chunk,
-    locate,
-    preview,
-    where,
 )
 
 __all__ = ["DEFAULT_WINDOW", "KeyFunction", "LogResult", "LogSource", "read_log"]
@@ -402,27 +404,6 @@ class _OrphanCap:
             f"{self.skipped} more lines that belong to no stream (not shown: the first "
             f"{MAX_ORPHANS} are; is this a log of chat completion chunks?)"
         )
-
-
-class _CutLine(_DecodeError):
-    """Internal: a line that is not valid JSON but names its stream (a line cut short)."""
-
-    def __init__(self, key: Any, message: str) -> None:
-        super().__init__(0, message)
-        self.key = key
-
-
-class CutLineError(InvalidChunkError):
-    """A worker's record of a cut line (``_parallel``): located in the parent."""
-
-
-def cut_error(
-    cut: _CutLine | CutLineError, completion: Any, source: str | None, line: int
-) -> InvalidLineError:
-    """The error of a stream one of whose lines was cut short (or is otherwise not JSON)."""
-    return InvalidLineError(
-        f"{where(source, line)}: {cut.message}", source=source, line=line, completion=completion
-    )
 
 
 def is_start(chunk: Any) -> bool:

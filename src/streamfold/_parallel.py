@@ -92,11 +92,16 @@ from attrs import define, field, frozen
 
 from ._convert import to_json
 from ._errors import (
+    CutLineError,
     InvalidChunkError,
     PartialMergeError,
     StreamError,
     StreamfoldError,
     UsageError,
+    _CutLine,
+    _DecodeError,
+    cut_error,
+    locate,
 )
 from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
 from ._logs import (
@@ -105,15 +110,12 @@ from ._logs import (
     CLOSE,
     DEFAULT_WINDOW,
     FINISH,
-    CutLineError,
     KeyFunction,
     LogResult,
-    _CutLine,
     _LogFold,
     _OrphanCap,
     _ReadError,
     chunk_kind,
-    cut_error,
     empty_key_warning,
     file_lines,
     file_pieces,
@@ -127,7 +129,6 @@ from ._logs import (
     sniff,
     stream_result,
 )
-from ._sse import _DecodeError, locate
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

@@ -27,7 +27,7 @@ from typing import Any, Final, TextIO
 
 from . import __version__
 from ._convert import json_loads, to_json
-from ._errors import StreamfoldError
+from ._errors import StreamfoldError, _DecodeError, preview, where
 from ._logs import (
     DEFAULT_WINDOW,
     LogResult,
@@ -41,7 +41,6 @@ from ._logs import (
 )
 from ._parallel import InputError, Options, Rendered, assemble, cores, plan
 from ._replay import to_chunks, to_sse
-from ._sse import _DecodeError, preview, where
 
 __all__ = ["main"]
 
