@@ -104,6 +104,7 @@ from ._errors import (
     locate,
 )
 from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
+from ._inputs import is_binary, open_input
 from ._logs import (
     BINARY,
     CHOICES,
@@ -120,11 +121,9 @@ from ._logs import (
     file_lines,
     file_pieces,
     inputs,
-    is_binary,
     is_start,
     line_parser,
     log_paths,
-    open_input,
     orphan_result,
     sniff,
     stream_result,

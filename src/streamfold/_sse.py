@@ -36,7 +36,6 @@ has the effect of ``add()`` on the full chunk. Anything else takes the path desc
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
@@ -58,6 +57,7 @@ from ._errors import (
     where,
 )
 from ._fold import Accumulator, ChunkVariant, FieldRule, _with_leaves
+from ._inputs import unzipped
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -1545,12 +1545,8 @@ def open_source(source: Any) -> tuple[Iterator[Any], str | None]:
 
 
 def _read_path(path: str | bytes) -> Iterator[bytes]:
-    with open(path, "rb") as raw:
-        if raw.peek(2)[:2] == b"\x1f\x8b":  # gzip, whatever the file is called
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield from _read_file(unzipped)
-        else:
-            yield from _read_file(raw)
+    with open(path, "rb") as raw, unzipped(raw) as file:  # gzip, whatever it is called
+        yield from _read_file(file)
 
 
 def _read_file(file: Any) -> Iterator[Any]:
