@@ -16,6 +16,8 @@ from ._errors import (
     IncompleteStreamError,
     InvalidArgumentsError,
     InvalidChunkError,
+    InvalidLineError,
+    LineStreamError,
     PartialMergeError,
     StreamError,
     StreamfoldError,
@@ -73,7 +75,7 @@ from ._openai import from_openai, to_openai
 from ._parallel import fold_logs
 from ._partial import PartialJSON, parse_arguments, try_parse_arguments
 from ._replay import to_chunks, to_sse
-from ._sse import InvalidLineError, LineStreamError, afrom_sse, aiter_sse, from_sse, iter_sse
+from ._sse import afrom_sse, aiter_sse, from_sse, iter_sse
 
 __version__ = "0.1.0"
 

@@ -18,6 +18,8 @@ __all__ = [
     "IncompleteStreamError",
     "InvalidArgumentsError",
     "InvalidChunkError",
+    "InvalidLineError",
+    "LineStreamError",
     "PartialMergeError",
     "StreamError",
     "StreamfoldError",
@@ -146,3 +148,122 @@ class PartialMergeError(StreamfoldError, ValueError):
 
 class UsageError(StreamfoldError, RuntimeError):
     """The API was used out of order, for example ``add()`` after ``completion()``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# errors that name the file and line
+
+
+def where(source: str | None, line: int | None) -> str:
+    """``FILE:LINE``, ``FILE``, ``line LINE`` or ``<input>``: the prefix of located messages."""
+    if source is None:
+        return f"line {line}" if line is not None else "<input>"
+    return f"{source}:{line}" if line is not None else source
+
+
+class InvalidLineError(InvalidChunkError):
+    """A line or event of an SSE body or a log is not a valid chunk.
+
+    The message starts with ``FILE:LINE:`` (``line N:`` for in-memory input). ``source`` is the
+    file name (``None`` for in-memory input), ``line`` the 1-based line number; ``completion``
+    holds what was folded before it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        path: str = "",
+        position: int | None = None,
+        completion: Any = None,
+        chunk: Any = None,
+    ) -> None:
+        super().__init__(message, path=path, position=position, completion=completion, chunk=chunk)
+        self.source = source
+        self.line = line
+
+
+class LineStreamError(StreamError):
+    """The server reported an error in an SSE body or a log, at ``source``:``line``.
+
+    ``error`` is the payload (the value of the ``error`` key, the whole flat error object, or the
+    data of an ``error:`` line / ``event: error`` event, parsed as JSON when it is JSON).
+    ``completion`` holds everything folded up to and including the chunk that carried it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        error: Any = None,
+        position: int | None = None,
+        completion: Any = None,
+    ) -> None:
+        super().__init__(message, error=error, position=position, completion=completion)
+        self.source = source
+        self.line = line
+
+
+def locate(
+    exc: InvalidChunkError | StreamError, source: str | None, line: int
+) -> InvalidLineError | LineStreamError:
+    """The located twin of an error the core raised (which names the chunk, not the line)."""
+    message = f"{where(source, line)}: {exc.message}"
+    if isinstance(exc, StreamError):
+        return LineStreamError(
+            message,
+            source=source,
+            line=line,
+            error=exc.error,
+            position=exc.position,
+            completion=exc.completion,
+        )
+    return InvalidLineError(
+        message,
+        source=source,
+        line=line,
+        path=exc.path,
+        position=exc.position,
+        completion=exc.completion,
+        chunk=exc.chunk,
+    )
+
+
+class _DecodeError(Exception):
+    """Internal: the decoder met input it cannot hold; the loops add the file and completion."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def preview(data: bytes | str, size: int = 60) -> str:
+    """A short printable excerpt of a payload for error messages."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return repr(text if len(text) <= size else text[: size - 3] + "...")
+
+
+class _CutLine(_DecodeError):
+    """Internal: a line that is not valid JSON but names its stream (a line cut short)."""
+
+    def __init__(self, key: Any, message: str) -> None:
+        super().__init__(0, message)
+        self.key = key
+
+
+class CutLineError(InvalidChunkError):
+    """A worker's record of a cut line (``_parallel``): located in the parent."""
+
+
+def cut_error(
+    cut: _CutLine | CutLineError, completion: Any, source: str | None, line: int
+) -> InvalidLineError:
+    """The error of a stream one of whose lines was cut short (or is otherwise not JSON)."""
+    return InvalidLineError(
+        f"{where(source, line)}: {cut.message}", source=source, line=line, completion=completion
+    )

@@ -25,12 +25,8 @@ results via ``_LogFold.sse``.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import io
 import os
 import re
-import sys
 import zlib
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
@@ -43,23 +39,26 @@ from ._convert import json_loads
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
+    InvalidLineError,
     StreamError,
     StreamfoldError,
     UsageError,
-)
-from ._fold import Accumulator, FieldRule, is_other_dialect, other_dialect
-from ._sse import (
-    DEFAULT_MAX_EVENT_SIZE,
-    ERROR,
-    InvalidLineError,
-    Stream,
+    _CutLine,
     _DecodeError,
-    _parse_json,
-    _SSEFold,
-    event_chunk,
+    cut_error,
     locate,
     preview,
     where,
+)
+from ._fold import Accumulator, FieldRule, is_other_dialect, other_dialect
+from ._inputs import is_binary, open_input
+from ._sse import (
+    DEFAULT_MAX_EVENT_SIZE,
+    ERROR,
+    Stream,
+    _parse_json,
+    _SSEFold,
+    event_chunk,
 )
 
 __all__ = ["DEFAULT_WINDOW", "KeyFunction", "LogResult", "LogSource", "read_log"]
@@ -73,7 +72,6 @@ DEFAULT_WINDOW: Final = 10_000
 """Lines to wait after the last chunk of a finished stream before emitting it (when no usage
 chunk closes it first)."""
 
-_GZIP_MAGIC: Final = b"\x1f\x8b"
 _BY_ID: Final = object()
 _SKIP_PREFIXES: Final = (b"event:", b"id:", b"retry:", b":")
 _SSE_FIELDS: Final = (b"event:", b"id:", b"retry:", b"error:", b":")
@@ -404,27 +402,6 @@ class _OrphanCap:
         )
 
 
-class _CutLine(_DecodeError):
-    """Internal: a line that is not valid JSON but names its stream (a line cut short)."""
-
-    def __init__(self, key: Any, message: str) -> None:
-        super().__init__(0, message)
-        self.key = key
-
-
-class CutLineError(InvalidChunkError):
-    """A worker's record of a cut line (``_parallel``): located in the parent."""
-
-
-def cut_error(
-    cut: _CutLine | CutLineError, completion: Any, source: str | None, line: int
-) -> InvalidLineError:
-    """The error of a stream one of whose lines was cut short (or is otherwise not JSON)."""
-    return InvalidLineError(
-        f"{where(source, line)}: {cut.message}", source=source, line=line, completion=completion
-    )
-
-
 def is_start(chunk: Any) -> bool:
     """A chunk that sets a choice's role: the first of a stream (for most servers)."""
     choices = chunk.get("choices") if type(chunk) is dict else getattr(chunk, "choices", None)
@@ -661,13 +638,6 @@ BINARY: Final = (
 )
 
 
-def is_binary(head: bytes) -> bool:
-    """True for an input whose first block holds NUL bytes, more than a stray one or two (a
-    text log holds none; random bytes hold one in 256; a log with a garbled line is still
-    read line by line)."""
-    return head.count(0) > max(2, len(head) >> 10)
-
-
 def text_lines(file: Any) -> Iterator[bytes]:
     """``file_lines``, after a look at the first block: a binary input gives one ``_ReadError``
     (one message, instead of one per line of garbage)."""
@@ -683,27 +653,6 @@ def text_lines(file: Any) -> Iterator[bytes]:
 def _path_lines(path: str) -> Iterator[bytes]:
     with open_input(path) as (_, file):
         yield from text_lines(file)
-
-
-@contextlib.contextmanager
-def open_input(path: str) -> Iterator[tuple[Any, Any]]:
-    """``(raw, file)``: the raw byte stream (for progress) and the one to read (unzipped)."""
-    if path == "-":
-        raw: Any = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
-        close = False
-    else:
-        raw = open(path, "rb")  # noqa: SIM115 - closed below
-        close = True
-    try:
-        if not hasattr(raw, "peek"):
-            raw = io.BufferedReader(raw)
-        file = raw
-        if raw.peek(2)[:2] == _GZIP_MAGIC:
-            file = gzip.GzipFile(fileobj=raw, mode="rb")
-        yield raw, file
-    finally:
-        if close:
-            raw.close()
 
 
 def sniff(head: bytes) -> str:

@@ -92,42 +92,42 @@ from attrs import define, field, frozen
 
 from ._convert import to_json
 from ._errors import (
+    CutLineError,
     InvalidChunkError,
     PartialMergeError,
     StreamError,
     StreamfoldError,
     UsageError,
+    _CutLine,
+    _DecodeError,
+    cut_error,
+    locate,
 )
 from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
+from ._inputs import is_binary, open_input
 from ._logs import (
     BINARY,
     CHOICES,
     CLOSE,
     DEFAULT_WINDOW,
     FINISH,
-    CutLineError,
     KeyFunction,
     LogResult,
-    _CutLine,
     _LogFold,
     _OrphanCap,
     _ReadError,
     chunk_kind,
-    cut_error,
     empty_key_warning,
     file_lines,
     file_pieces,
     inputs,
-    is_binary,
     is_start,
     line_parser,
     log_paths,
-    open_input,
     orphan_result,
     sniff,
     stream_result,
 )
-from ._sse import _DecodeError, locate
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

@@ -36,7 +36,6 @@ has the effect of ``add()`` on the full chunk. Anything else takes the path desc
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
@@ -48,15 +47,20 @@ from ._convert import json_bytes, json_dumps, json_loads
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
+    InvalidLineError,
+    LineStreamError,
     StreamError,
     UsageError,
+    _DecodeError,
+    locate,
+    preview,
+    where,
 )
 from ._fold import Accumulator, ChunkVariant, FieldRule, _with_leaves
+from ._inputs import unzipped
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
-    "InvalidLineError",
-    "LineStreamError",
     "SSEDecoder",
     "afrom_sse",
     "aiter_sse",
@@ -86,104 +90,6 @@ RUN: Final = 4  # internal (SSEDecoder._feed): one-line `data: ` events, their b
 Event = tuple[int, bytes, int, str | None]
 """``(kind, data, line, name)``: ``line`` is the 1-based line of the event's first data line;
 ``name`` is the event name for ``OTHER`` events, else ``None``."""
-
-
-# ---------------------------------------------------------------------------------------------
-# errors that name the file and line
-
-
-def where(source: str | None, line: int | None) -> str:
-    """``FILE:LINE``, ``FILE``, ``line LINE`` or ``<input>``: the prefix of located messages."""
-    if source is None:
-        return f"line {line}" if line is not None else "<input>"
-    return f"{source}:{line}" if line is not None else source
-
-
-class InvalidLineError(InvalidChunkError):
-    """A line or event of an SSE body or a log is not a valid chunk.
-
-    The message starts with ``FILE:LINE:`` (``line N:`` for in-memory input). ``source`` is the
-    file name (``None`` for in-memory input), ``line`` the 1-based line number; ``completion``
-    holds what was folded before it.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str | None = None,
-        line: int | None = None,
-        path: str = "",
-        position: int | None = None,
-        completion: Any = None,
-        chunk: Any = None,
-    ) -> None:
-        super().__init__(message, path=path, position=position, completion=completion, chunk=chunk)
-        self.source = source
-        self.line = line
-
-
-class LineStreamError(StreamError):
-    """The server reported an error in an SSE body or a log, at ``source``:``line``.
-
-    ``error`` is the payload (the value of the ``error`` key, the whole flat error object, or the
-    data of an ``error:`` line / ``event: error`` event, parsed as JSON when it is JSON).
-    ``completion`` holds everything folded up to and including the chunk that carried it.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str | None = None,
-        line: int | None = None,
-        error: Any = None,
-        position: int | None = None,
-        completion: Any = None,
-    ) -> None:
-        super().__init__(message, error=error, position=position, completion=completion)
-        self.source = source
-        self.line = line
-
-
-def locate(
-    exc: InvalidChunkError | StreamError, source: str | None, line: int
-) -> InvalidLineError | LineStreamError:
-    """The located twin of an error the core raised (which names the chunk, not the line)."""
-    message = f"{where(source, line)}: {exc.message}"
-    if isinstance(exc, StreamError):
-        return LineStreamError(
-            message,
-            source=source,
-            line=line,
-            error=exc.error,
-            position=exc.position,
-            completion=exc.completion,
-        )
-    return InvalidLineError(
-        message,
-        source=source,
-        line=line,
-        path=exc.path,
-        position=exc.position,
-        completion=exc.completion,
-        chunk=exc.chunk,
-    )
-
-
-class _DecodeError(Exception):
-    """Internal: the decoder met input it cannot hold; the loops add the file and completion."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-def preview(data: bytes | str, size: int = 60) -> str:
-    """A short printable excerpt of a payload for error messages."""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    return repr(text if len(text) <= size else text[: size - 3] + "...")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1639,12 +1545,8 @@ def open_source(source: Any) -> tuple[Iterator[Any], str | None]:
 
 
 def _read_path(path: str | bytes) -> Iterator[bytes]:
-    with open(path, "rb") as raw:
-        if raw.peek(2)[:2] == b"\x1f\x8b":  # gzip, whatever the file is called
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield from _read_file(unzipped)
-        else:
-            yield from _read_file(raw)
+    with open(path, "rb") as raw, unzipped(raw) as file:  # gzip, whatever it is called
+        yield from _read_file(file)
 
 
 def _read_file(file: Any) -> Iterator[Any]:

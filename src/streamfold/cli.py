@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
 import importlib
 import json
 import os
@@ -27,25 +26,22 @@ from typing import Any, Final, TextIO
 
 from . import __version__
 from ._convert import json_loads, to_json
-from ._errors import StreamfoldError
+from ._errors import StreamfoldError, _DecodeError, preview, where
+from ._inputs import gunzip, is_binary, open_input
 from ._logs import (
     DEFAULT_WINDOW,
     LogResult,
     _default_key,
     _LogFold,
     file_pieces,
-    is_binary,
-    open_input,
     sniff,
     text_lines,
 )
 from ._parallel import InputError, Options, Rendered, assemble, cores, plan
 from ._replay import to_chunks, to_sse
-from ._sse import _DecodeError, preview, where
 
 __all__ = ["main"]
 
-_GZIP_MAGIC: Final = b"\x1f\x8b"
 _PROGRESS_EVERY: Final = 4096  # lines between two progress updates
 
 
@@ -503,8 +499,7 @@ def _replay(args: argparse.Namespace) -> int:
         raise _Usage(f"{name}: {exc.strerror or exc}") from None
     if isinstance(text, str):
         text = text.encode("utf-8", "surrogatepass")
-    if text[:2] == _GZIP_MAGIC:
-        text = gzip.decompress(text)
+    text = gunzip(text)
     status = 0
     with _output(args.output) as out:
         sink = out.buffer if hasattr(out, "buffer") else None
