@@ -34,7 +34,7 @@ def client() -> Iterator[Any]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,  # no web server (and no warning about its port)
+            dashboard_address=":0",  # any free port: two runs at once must not collide on 8787
         ) as cluster,
         _distributed.Client(cluster) as client,
     ):
