@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import streamfold
-from streamfold import _sse
+from streamfold import _sse, _template
 from streamfold._convert import json_dumps
 from streamfold._fold import Accumulator
 
@@ -366,12 +366,12 @@ def test_fast_path_keeps_the_padding_as_a_full_parse_does(
 @contextlib.contextmanager
 def stdlib_parser() -> Iterator[None]:
     """The SSE loops parse with the stdlib's json.loads, as without orjson."""
-    saved = _sse._loads
-    _sse._loads = json.loads
+    saved = _sse._loads, _template._loads
+    _sse._loads = _template._loads = json.loads
     try:
         yield
     finally:
-        _sse._loads = saved
+        _sse._loads, _template._loads = saved
 
 
 @settings(max_examples=100, deadline=None)
@@ -647,13 +647,13 @@ def at_path(value: Any, path: tuple[Any, ...]) -> Any:
 def scan_spans(data: bytes, paths: tuple[tuple[Any, ...], ...], chunk: Any) -> Any:
     """The scan's answer, as ``_Template.make`` asks it (containers' values given)."""
     values = {p: at_path(chunk, p) for p in paths if isinstance(at_path(chunk, p), (dict, list))}
-    return _sse._leaf_spans(data, frozenset(paths), values)
+    return _template._leaf_spans(data, frozenset(paths), values)
 
 
 def as_written(value: Any) -> bytes | None:
     """``value`` as ``_compact_spans`` writes it, or ``None`` when its writer refuses it."""
     try:
-        return _sse._write(value)
+        return _template._write(value)
     except TypeError:
         return None
 
@@ -675,7 +675,7 @@ def test_compact_spans_are_the_scans_spans(case: Any) -> None:
     chunk, paths = case
     data = json_dumps(chunk).encode()  # (orjson, or the stdlib past 64-bit integers)
     assert json.loads(data) == chunk
-    spans = _sse._compact_spans(data, chunk, paths)
+    spans = _template._compact_spans(data, chunk, paths)
     if as_written(chunk) != data:  # past 64 bits: json_dumps wrote it with the stdlib
         assert spans is None
         return
@@ -695,7 +695,7 @@ def test_lines_written_otherwise_are_scanned(case: Any, seed: int) -> None:
     rng = random.Random(seed)
     data = Style(rng).dumps(chunk).encode("utf-8", "surrogatepass")
     parsed = json.loads(data)
-    spans = _sse._compact_spans(data, parsed, paths)
+    spans = _template._compact_spans(data, parsed, paths)
     if data != as_written(parsed):
         assert spans is None
     else:
@@ -707,13 +707,13 @@ def test_template_of_a_line_with_spaces_or_escapes_is_scanned(
 ) -> None:
     """A line not written compactly takes the scan, and its template places the same holes."""
     scans: list[bytes] = []
-    leaf_spans = _sse._leaf_spans
+    leaf_spans = _template._leaf_spans
 
     def counted(data: bytes, *args: Any) -> Any:
         scans.append(data)
         return leaf_spans(data, *args)
 
-    monkeypatch.setattr(_sse, "_leaf_spans", counted)
+    monkeypatch.setattr(_template, "_leaf_spans", counted)
     chunk = {"obfuscation": "#~0", **lp_chunk('é"a', 'é"a')}  # (a logprob list comes last)
     compact_line = json_dumps(chunk).encode()
     spaced = json.dumps(chunk, ensure_ascii=False).encode()
@@ -726,7 +726,7 @@ def test_template_of_a_line_with_spaces_or_escapes_is_scanned(
         variant = acc.variant(parsed)
         assert variant is not None
         assert len(variant.paths) == 3
-        template = _sse._Template.make(line, variant)
+        template = _template.Template.make(line, variant)
         assert template is not None
         templates.append(template)
         # the holes' texts, read back through the template's pieces, are the leaves
@@ -744,10 +744,10 @@ def test_compact_spans_refuse_what_the_writer_writes_otherwise() -> None:
     """A repeated key, a float written another way, a number past 64 bits: scanned or refused,
     and from_sse folds what a full parse folds."""
     repeated = b'{"a":"x","a":"y"}'
-    assert _sse._compact_spans(repeated, json.loads(repeated), (("a",),)) is None
-    assert _sse._leaf_spans(repeated, frozenset({("a",)}), {}) is None
+    assert _template._compact_spans(repeated, json.loads(repeated), (("a",),)) is None
+    assert _template._leaf_spans(repeated, frozenset({("a",)}), {}) is None
     small = b'{"x":1e-07,"s":"a"}'  # orjson writes 1e-7
-    assert _sse._compact_spans(small, json.loads(small), (("s",),)) is None
+    assert _template._compact_spans(small, json.loads(small), (("s",),)) is None
     chunks = [text_chunk(f"w{i}", x_float=1e-07) for i in range(6)]
     assert_same(chunks)
     with stdlib_parser():  # (orjson does not parse integers past 64 bits)
