@@ -29,7 +29,7 @@ import os
 import re
 import zlib
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final, Protocol
 
 from attrs import frozen
@@ -50,7 +50,7 @@ from ._errors import (
     preview,
     where,
 )
-from ._fold import Accumulator, FieldRule, is_other_dialect, other_dialect
+from ._fold import Accumulator, ChunkVariant, FieldRule, is_other_dialect, other_dialect
 from ._inputs import is_binary, open_input
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
@@ -60,8 +60,11 @@ from ._sse import (
     _SSEFold,
     event_chunk,
 )
+from ._template import LIST_BATCH, LineTemplates, Template, batch_leaves
 
 __all__ = ["DEFAULT_WINDOW", "KeyFunction", "LogResult", "LogSource", "read_log"]
+
+_loads = json_loads  # the JSON parser of a batch's holes
 
 Completion = m.ChatCompletion | m.TextCompletion
 KeyFunction = Callable[[Any], "tuple[Hashable, Any] | None"]
@@ -108,13 +111,19 @@ class LogResult:
 
 class _LogStream(Stream):
     __slots__ = (
+        "batch",
         "complete",
         "emitted",
         "key",
         "last_source",
+        "lists",
+        "numbers",
+        "raws",
         "source",
         "starts",
+        "templates",
         "tick",
+        "tokens",
         "warnings",
     )
 
@@ -129,6 +138,14 @@ class _LogStream(Stream):
         self.complete = False  # every choice has finished
         self.starts = 0  # chunks that set a role (an empty key only: see empty_key_warning)
         self.warnings: list[str] = []
+        self.templates: list[Template] = []  # its templates (see LineTemplates)
+        # lines that matched one and wait to be folded: templates' variants, the lines, their
+        # numbers, their string holes and logprob-list holes as sent
+        self.batch: list[ChunkVariant] = []
+        self.raws: list[bytes] = []
+        self.numbers: list[int] = []
+        self.tokens: list[bytes] = []
+        self.lists: list[bytes] = []
 
 
 class _ReadError(Exception):
@@ -160,19 +177,28 @@ class _LogFold:
         self.open: dict[Any, _LogStream] = {}
         self.finished: deque[tuple[int, _LogStream]] = deque()
         self.tick = 0  # lines read so far, over every input
+        self.templates = LineTemplates()  # of the open streams (default keys only)
         self.emitted = 0  # streams emitted so far
 
     # -- JSON lines -------------------------------------------------------------------------------
 
     def lines(self, lines: Iterable[bytes | str], source: str | None) -> Iterator[LogResult]:
-        """Fold the lines of one input; yield the streams that close on the way."""
+        """Fold the lines of one input; yield the streams that close on the way.
+
+        The hot loop. A line that repeats a template of an open stream but for its holes (see
+        ``_template``) waits in that stream's batch, folded together before the stream's next
+        line read whole, and at the end of the input; any other line is read whole (``_line``).
+        """
         open_ = self.open
-        parse = self.parse
         window = self.window
         finished = self.finished
+        templates = self.templates
+        by_key = templates.by_key
         tick = self.tick
         number = 0
         orphans = _OrphanCap(source)
+        predicted: Template | None = None  # the template the next line likely repeats
+        previous: Template | None = None  # the template of the line before
         try:
             for raw in lines:
                 number += 1
@@ -180,62 +206,186 @@ class _LogFold:
                 if finished and window is not None and finished[0][0] + window < tick:
                     self.tick = tick
                     yield from self._expire()
-                cut: _CutLine | None = None
-                try:
-                    got = parse(raw)
-                except _CutLine as exc:  # a line of a known stream, cut: an error of the stream
-                    got = exc.key, None
-                    cut = exc
-                except _DecodeError as exc:
-                    if orphans.take(number):
-                        yield self._orphan(exc.message, source, number)
-                    continue
-                if got is None:
-                    continue
-                stream_key, chunk = got
-                stream = open_.get(stream_key)
-                if stream is None:
-                    stream = open_[stream_key] = _LogStream(
-                        Accumulator(**self.options), stream_key, source, number
-                    )
-                stream.last_line = number
-                if stream.last_source is not source:
-                    stream.last_source = source
-                stream.tick = tick
-                if cut is not None:  # as a chunk the core refused (the same decisions follow)
-                    stream.errors.append(cut_error(cut, stream.acc.snapshot(), source, number))
-                    continue
-                # -- fold it --------------------------------------------------------------
-                try:
-                    stream.acc.add(chunk)
-                except InvalidChunkError as exc:
-                    stream.errors.append(locate(exc, source, number))
-                    continue
-                except StreamError as exc:
-                    stream.errors.append(locate(exc, source, number))
-                    self.tick = tick
-                    yield self._emit(stream)
-                    continue
-                if not stream_key and self.by_id and is_start(chunk):
-                    stream.starts += 1
-                    if stream.starts == 2:
-                        stream.warnings.append(empty_key_warning(stream_key, source, number))
-                # -- does the stream close here? ------------------------------------------
-                kind = chunk_kind(chunk)
-                if kind <= CLOSE:
-                    if kind == CLOSE:  # the include_usage chunk ends the stream
-                        self.tick = tick
-                        yield self._emit(stream)
-                    continue
-                if kind == FINISH and not stream.complete:
-                    stream.complete = stream.acc.is_complete
-                if stream.complete:  # the window starts again at each chunk after the end
-                    finished.append((tick, stream))
+                if by_key and type(raw) is bytes:
+                    template = predicted
+                    if template is None or not raw.startswith(template.head):
+                        template = templates.find(raw)
+                    if template is not None:
+                        stream = template.owner
+                        if stream is not None and template.match_line(
+                            raw, stream.tokens, stream.lists
+                        ):
+                            stream.batch.append(template.variant)
+                            stream.raws.append(raw)
+                            stream.numbers.append(number)
+                            stream.last_line = number
+                            stream.tick = tick
+                            if stream.last_source is not source:
+                                stream.last_source = source
+                            if previous is not None and previous.next is not template:
+                                previous.next = template
+                            previous = template
+                            predicted = template.next
+                            if len(stream.raws) >= LIST_BATCH:  # bounds the batch
+                                self.tick = tick
+                                yield from self._flush(stream, source, orphans)
+                            continue
+                self.tick = tick
+                previous = predicted = yield from self._line(raw, number, source, orphans)
         except _ReadError as exc:
             yield self._orphan(str(exc), source, number + 1)
         self.tick = tick
+        for stream in list(open_.values()):
+            if stream.raws:
+                yield from self._flush(stream, source, orphans)
         if orphans.skipped:
             yield self._orphan(orphans.summary(), source, orphans.first_skipped)
+
+    def _line(
+        self, raw: Any, number: int, source: str | None, orphans: _OrphanCap
+    ) -> Generator[LogResult, None, Template | None]:
+        """Read one line whole and fold it; yield the stream it closes, if it does; return the
+        template it became, if it did."""
+        cut: _CutLine | None = None
+        try:
+            got = self.parse(raw)
+        except _CutLine as exc:  # a line of a known stream, cut: an error of the stream
+            got = exc.key, None
+            cut = exc
+        except _DecodeError as exc:
+            if orphans.take(number):
+                yield self._orphan(exc.message, source, number)
+            return None
+        if got is None:
+            return None
+        stream_key, chunk = got
+        stream = self.open.get(stream_key)
+        if stream is None:
+            stream = self.open[stream_key] = _LogStream(
+                Accumulator(**self.options), stream_key, source, number
+            )
+        elif stream.raws:  # lines of it wait in its batch: they come first
+            yield from self._flush(stream, source, orphans)
+        tick = self.tick
+        stream.last_line = number
+        if stream.last_source is not source:
+            stream.last_source = source
+        stream.tick = tick
+        if cut is not None:  # as a chunk the core refused (the same decisions follow)
+            stream.errors.append(cut_error(cut, stream.acc.snapshot(), source, number))
+            return None
+        # -- fold it ------------------------------------------------------------------------
+        try:
+            stream.acc.add(chunk)
+        except InvalidChunkError as exc:
+            stream.errors.append(locate(exc, source, number))
+            return None
+        except StreamError as exc:
+            stream.errors.append(locate(exc, source, number))
+            yield self._emit(stream)
+            return None
+        if not stream_key and self.by_id and is_start(chunk):
+            stream.starts += 1
+            if stream.starts == 2:
+                stream.warnings.append(empty_key_warning(stream_key, source, number))
+        # -- does the stream close here? ----------------------------------------------------
+        kind = chunk_kind(chunk)
+        if kind <= CLOSE:
+            if kind == CLOSE:  # the include_usage chunk ends the stream
+                yield self._emit(stream)
+            return None
+        if kind == FINISH and not stream.complete:
+            stream.complete = stream.acc.is_complete
+            if stream.complete:  # what follows is rare: no templates for it
+                self.templates.forget(stream.templates)
+        if stream.complete:  # the window starts again at each chunk after the end
+            self.finished.append((tick, stream))
+            return None
+        if kind == CHOICES and stream_key and self.by_id and type(raw) is bytes:
+            return self.templates.learn(stream, chunk, raw)
+        return None
+
+    def _flush(
+        self, stream: _LogStream, source: str | None, orphans: _OrphanCap
+    ) -> Iterator[LogResult]:
+        """Fold the batch of ``stream``: its lines' holes decoded by the JSON parser, the
+        strings all at once; when that fails, the lines are read whole instead."""
+        variants, raws, numbers = stream.batch, stream.raws, stream.numbers
+        tokens, lists = stream.tokens, stream.lists
+        stream.batch, stream.raws, stream.numbers = [], [], []
+        stream.tokens, stream.lists = [], []
+        strings: Any = None
+        values: list[Any] = []
+        try:
+            strings = _loads(b'["' + b'","'.join(tokens) + b'"]') if tokens else []
+            if lists:
+                values = list(map(_loads, lists))
+        except ValueError:  # orjson's and json's errors, UnicodeDecodeError
+            strings = None
+        if type(strings) is list and len(strings) == len(tokens):
+            leaves = batch_leaves(variants, strings, values) if values else strings
+            self._fold_run(stream, variants, leaves, numbers, source)
+            return
+        # a hole does not decode: line by line, the lines that do not read whole
+        last = stream.last_line, stream.tick, stream.last_source
+        good: list[ChunkVariant] = []
+        good_leaves: list[Any] = []
+        good_numbers: list[int] = []
+        s = k = 0
+        for variant, raw, number in zip(variants, raws, numbers, strict=True):
+            holes = variant.strings
+            has_list = bool(holes) and not holes[-1]
+            n = len(holes) - has_list
+            mine = tokens[s : s + n]
+            s += n
+            try:
+                got = _loads(b'["' + b'","'.join(mine) + b'"]') if n else []
+                ok = type(got) is list and len(got) == n
+                if ok and has_list:
+                    got.append(_loads(lists[k]))
+            except ValueError:
+                ok = False
+            k += has_list
+            if ok:
+                good.append(variant)
+                good_leaves += got
+                good_numbers.append(number)
+                continue
+            if good:
+                self._fold_run(stream, good, good_leaves, good_numbers, source)
+                good, good_leaves, good_numbers = [], [], []
+            yield from self._line(raw, number, source, orphans)
+        if good:
+            self._fold_run(stream, good, good_leaves, good_numbers, source)
+        if not stream.emitted:
+            stream.last_line, stream.tick, stream.last_source = last
+
+    def _fold_run(
+        self,
+        stream: _LogStream,
+        variants: list[ChunkVariant],
+        leaves: list[Any],
+        numbers: list[int],
+        source: str | None,
+    ) -> None:
+        """Fold lines that matched templates from their decoded leaves; a refused one is an
+        error of the stream, at its line, and the rest fold."""
+        acc = stream.acc
+        done = offset = 0  # lines folded or refused, and their leaves
+        while done < len(variants):
+            first = acc.chunks
+            try:
+                if done:
+                    acc.add_variants(variants[done:], leaves[offset:])
+                else:
+                    acc.add_variants(variants, leaves)
+                break
+            except (InvalidChunkError, StreamError) as exc:  # (a hole is never an error)
+                bad = done + (first if exc.position is None else exc.position) - first
+                stream.errors.append(locate(exc, source, numbers[bad]))
+                offset += sum(len(variant.paths) for variant in variants[done : bad + 1])
+                done = bad + 1  # the bad chunk is skipped, the stream goes on
+        self.templates.hits += len(variants)
 
     # -- SSE captures -------------------------------------------------------------------------
 
@@ -283,6 +433,7 @@ class _LogFold:
 
     def _emit(self, stream: _LogStream) -> LogResult:
         stream.emitted = True
+        self.templates.forget(stream.templates)
         del self.open[stream.key]
         return self._result(stream, stream.key, stream.source, stream.last_source)
 

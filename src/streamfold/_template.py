@@ -243,6 +243,7 @@ class Template:
         "head_len",
         "lists",
         "next",
+        "owner",
         "shape",
         "tail",
         "tail_len",
@@ -252,6 +253,7 @@ class Template:
     def __init__(self, head: bytes, pieces: list[bytes], variant: ChunkVariant) -> None:
         self.variant = variant
         self.next: Template | None = None  # the template of the event that followed it last
+        self.owner: Any = None  # a log's: the stream it folds into (None once it is forgotten)
         self.head = head
         self.head_len = len(head)
         self.lists = bool(variant.strings) and not variant.strings[-1]
@@ -279,8 +281,11 @@ class Template:
         )
 
     @classmethod
-    def make(cls, data: bytes, variant: ChunkVariant) -> Template | None:
-        """The template of a chunk's data line, or ``None`` when its holes cannot be placed."""
+    def make(
+        cls, data: bytes, variant: ChunkVariant, before: bytes = b"data: ", after: bytes = b"\n\n"
+    ) -> Template | None:
+        """The template of a chunk's JSON text ``data`` framed by ``before`` and ``after`` (an
+        SSE data line by default), or ``None`` when its holes cannot be placed."""
         spans = _compact_spans(data, variant.chunk, variant.paths)
         if spans is None:  # not written compactly: scan the text
             holes = {
@@ -302,8 +307,8 @@ class Template:
                 return None  # a logprob list is found from the end of the event: last only
             pieces.append(data[done : span[0]])
             done = span[1]
-        pieces.append(data[done:] + b"\n\n")
-        return cls(b"data: " + pieces[0], pieces[1:], variant)
+        pieces.append(data[done:] + after)
+        return cls(before + pieces[0], pieces[1:], variant)
 
     def match(self, buf: bytes, pos: int, tokens: list[bytes], lists: list[bytes]) -> int:
         """Match the event at ``pos``: append its holes' bytes, return where the next event
@@ -330,6 +335,34 @@ class Template:
             lists.append(buf[at:end])
             at = end + self.tail_len
         return at
+
+    def match_line(self, line: bytes, tokens: list[bytes], lists: list[bytes]) -> bool:
+        """Match a whole log line (it starts with ``head``, as the caller checked): append its
+        holes' bytes and return True; False (and nothing appended) when it is not this
+        template's. A logprob list ends where the fixed tail begins, counted back from the end
+        of the line."""
+        at = self.head_len
+        mark = len(tokens)
+        for after, length in self.after:
+            end = line.find(b'"', at)
+            if line[end - 1] == 92:  # escaped, or part of an even run of backslashes
+                end = _string_end(line, at)
+            if end < 0 or not line.startswith(after, end):
+                del tokens[mark:]
+                return False
+            tokens.append(line[at:end])
+            at = end + length
+        if self.lists:
+            end = len(line) - self.tail_len
+            if end <= at or not line.endswith(self.tail):
+                del tokens[mark:]
+                return False
+            lists.append(line[at:end])
+            return True
+        if at != len(line):
+            del tokens[mark:]
+            return False
+        return True
 
 
 # The tight loops below are the fast path's hot spots. Each call of a bytes method with a start
@@ -505,3 +538,97 @@ def batch_leaves(batch: list[ChunkVariant], strings: list[Any], lists: list[Any]
             out += strings[s : s + n]
         s += n
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# log lines: templates of many streams at once, found by a line's first bytes
+
+LINE_KEY: Final = 128  # bytes of a line that find its templates (fewer when a head is shorter)
+_LINE_KEY_MIN: Final = 16  # a shorter head is not worth a template
+LINE_TEMPLATES: Final = 4  # per stream: the oldest goes
+_LINE_CANDIDATES: Final = 8  # templates that begin alike: the oldest goes
+
+
+class LineTemplates:
+    """The templates of the open streams of a log, each found by a line's first ``key_len``
+    bytes (its head's, which hold the chunk's id, so a match also names the stream).
+
+    A template is learned from a log line whose chunk its stream's accumulator has just folded
+    (``learn``); the line's framing (``data:``, the line end) becomes part of its fixed bytes.
+    ``owner`` is the stream; ``forget`` drops a stream's templates when it completes or ends,
+    so a line of a later stream with the same id is never folded into it.
+    """
+
+    __slots__ = ("by_key", "hits", "key_len", "learned", "tries")
+
+    def __init__(self) -> None:
+        self.by_key: dict[bytes, list[Template]] = {}
+        self.key_len = LINE_KEY
+        self.hits = 0  # lines folded through a template
+        self.learned = 0
+        self.tries = 0
+
+    def find(self, line: bytes) -> Template | None:
+        """The live template whose head ``line`` starts with, if any."""
+        found = self.by_key.get(line[: self.key_len])
+        if found is not None:
+            for template in found:
+                if line.startswith(template.head):
+                    return template
+        return None
+
+    def learn(self, owner: Any, chunk: dict[str, Any], line: bytes) -> Template | None:
+        """The template of ``line``, whose ``chunk`` the accumulator ``owner.acc`` has just
+        folded, kept in ``owner.templates`` too; ``None`` when it cannot be one."""
+        self.tries += 1
+        if self.learned >= FREE_LEARNING + self.hits // 4 and self.tries % 32:
+            return None  # templates that do not pay off: try again now and then only
+        choices = chunk.get("choices")
+        if type(choices) is not list or len(choices) != 1 or not carries_fragment(choices[0]):
+            return None
+        start = 0 if line[:1] == b"{" else line.find(b"{")
+        if start < 0 or (start and line[:start].rstrip() != b"data:"):
+            return None
+        data = line[start:].rstrip()
+        variant = owner.acc.variant(chunk)
+        if variant is None:
+            return None
+        template = Template.make(data, variant, line[:start], line[start + len(data) :])
+        if template is None or template.head_len < _LINE_KEY_MIN:
+            return None
+        self.learned += 1
+        template.owner = owner
+        templates: list[Template] = owner.templates
+        templates.append(template)
+        if len(templates) > LINE_TEMPLATES:
+            self.drop(templates.pop(0))
+        if template.head_len < self.key_len:  # a shorter key for every template
+            self.key_len = template.head_len
+            known = [t for found in self.by_key.values() for t in found]
+            self.by_key.clear()  # (in place: the log's loop holds it)
+            for t in known:
+                self.by_key.setdefault(t.head[: self.key_len], []).append(t)
+        found = self.by_key.setdefault(template.head[: self.key_len], [])
+        found.append(template)
+        if len(found) > _LINE_CANDIDATES:
+            old = found[0]
+            if old in old.owner.templates:
+                old.owner.templates.remove(old)
+            self.drop(old)
+        return template
+
+    def forget(self, templates: list[Template]) -> None:
+        """Drop a stream's templates (it completed or ended)."""
+        for template in templates:
+            self.drop(template)
+        templates.clear()
+
+    def drop(self, template: Template) -> None:
+        template.owner = None  # a link from another template may still lead to it: it is dead
+        template.next = None
+        key = template.head[: self.key_len]
+        found = self.by_key.get(key)
+        if found is not None and template in found:
+            found.remove(template)
+            if not found:
+                del self.by_key[key]
