@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-import zlib
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final, Protocol
@@ -51,7 +50,8 @@ from ._errors import (
     where,
 )
 from ._fold import Accumulator, FieldRule, is_other_dialect, other_dialect
-from ._inputs import is_binary, open_input
+from ._inputs import BINARY as BINARY
+from ._inputs import ReadError, as_bytes, open_inputs
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
     ERROR,
@@ -74,7 +74,6 @@ chunk closes it first)."""
 
 _BY_ID: Final = object()
 _SKIP_PREFIXES: Final = (b"event:", b"id:", b"retry:", b":")
-_SSE_FIELDS: Final = (b"event:", b"id:", b"retry:", b"error:", b":")
 
 
 @frozen(kw_only=True)
@@ -129,10 +128,6 @@ class _LogStream(Stream):
         self.complete = False  # every choice has finished
         self.starts = 0  # chunks that set a role (an empty key only: see empty_key_warning)
         self.warnings: list[str] = []
-
-
-class _ReadError(Exception):
-    """Internal: an input could not be read further (truncated or corrupt gzip, I/O error)."""
 
 
 class _LogFold:
@@ -231,7 +226,7 @@ class _LogFold:
                     stream.complete = stream.acc.is_complete
                 if stream.complete:  # the window starts again at each chunk after the end
                     finished.append((tick, stream))
-        except _ReadError as exc:
+        except ReadError as exc:
             yield self._orphan(str(exc), source, number + 1)
         self.tick = tick
         if orphans.skipped:
@@ -254,7 +249,7 @@ class _LogFold:
                 yield from self._sse_results(fold, source)
                 if fold.done:
                     return
-        except _ReadError as exc:
+        except ReadError as exc:
             yield self._orphan(str(exc), source, fold.decoder.line + 1)
         fold.close()
         yield from self._sse_results(fold, source)
@@ -545,11 +540,10 @@ def _finish_reason(choice: Any) -> Any:
 def _as_line(raw: Any) -> bytes:
     if type(raw) is bytes:
         return raw
-    if isinstance(raw, str):
-        return raw.encode("utf-8", "surrogatepass")
-    if isinstance(raw, (bytes, bytearray, memoryview)):
-        return bytes(raw)
-    raise _DecodeError(0, f"expected a line of text, got {type(raw).__name__}")
+    try:
+        return as_bytes(raw)
+    except UsageError:  # a line of no stream, not a usage error
+        raise _DecodeError(0, f"expected a line of text, got {type(raw).__name__}") from None
 
 
 def _unframe(line: bytes) -> Any:
@@ -609,142 +603,6 @@ def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# opening inputs
-
-
-def file_lines(file: IO[bytes]) -> Iterator[bytes]:
-    try:
-        yield from file
-    except (EOFError, OSError, zlib.error) as exc:
-        raise _ReadError(f"cannot read further: {exc}") from exc
-
-
-def file_pieces(file: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
-    """The bytes of a file in pieces; a read error ends them with ``_ReadError``."""
-    read = file.read
-    try:
-        while True:
-            piece = read(size)
-            if not piece:
-                return
-            yield piece
-    except (EOFError, OSError, zlib.error) as exc:
-        raise _ReadError(f"cannot read further: {exc}") from exc
-
-
-BINARY: Final = (
-    "binary data (NUL bytes in its first 64 KiB), not a log of chunks or an SSE capture: "
-    "the file is skipped"
-)
-
-
-def text_lines(file: Any) -> Iterator[bytes]:
-    """``file_lines``, after a look at the first block: a binary input gives one ``_ReadError``
-    (one message, instead of one per line of garbage)."""
-    try:
-        head = file.peek(1 << 16)[: 1 << 16]
-    except (EOFError, OSError, zlib.error) as exc:
-        raise _ReadError(f"cannot read further: {exc}") from exc
-    if is_binary(head):
-        raise _ReadError(BINARY)
-    yield from file_lines(file)
-
-
-def _path_lines(path: str) -> Iterator[bytes]:
-    with open_input(path) as (_, file):
-        yield from text_lines(file)
-
-
-def sniff(head: bytes) -> str:
-    """``"sse"`` for an SSE capture, ``"jsonl"`` for a JSON-lines log (which may hold
-    ``data:`` lines, one chunk per line, but no blank line between events)."""
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "sse"
-    for line in head.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith(b"data:"):
-            framed = b"\n\n" in head or b"\r\n\r\n" in head or b"\r\r" in head
-            return "sse" if framed else "jsonl"
-        return "sse" if line.startswith(_SSE_FIELDS) else "jsonl"
-    return "jsonl"
-
-
-def inputs(source: Any) -> Iterator[tuple[str | None, Iterable[Any]]]:
-    """The inputs of a log source as ``(name, lines)`` pairs, in order."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        yield None, bytes(source).splitlines()
-    elif isinstance(source, str):
-        paths = log_paths(source)
-        if paths is not None:
-            yield paths[0], _path_lines(paths[0])
-        else:
-            yield None, source.encode("utf-8", "surrogatepass").splitlines()
-    elif isinstance(source, os.PathLike):
-        path = os.fspath(source)
-        yield str(path), _path_lines(str(path))
-    elif callable(getattr(source, "readline", None)):
-        name = getattr(source, "name", None)
-        yield (name if isinstance(name, str) else None), file_lines(source)
-    elif isinstance(source, (list, tuple)) and (paths := log_paths(source)) is not None:
-        for path in paths:
-            yield path, _path_lines(path)
-    elif isinstance(source, Iterable):
-        items = iter(source)
-        first = next(items, None)
-        if first is None:
-            return
-        if isinstance(first, os.PathLike) or callable(getattr(first, "readline", None)):
-            files = [first, *items]
-            for item in files:
-                if not (isinstance(item, os.PathLike) or callable(getattr(item, "readline", None))):
-                    raise UsageError(
-                        f"a list of files holds only paths and files, got {type(item).__name__}"
-                    )
-            for item in files:
-                yield from inputs(item)
-        else:
-            yield None, _chain(first, items)
-    else:
-        raise UsageError(
-            "read_log() takes bytes or str (the log's text), a path, a file, a list of paths "
-            f"or files, or an iterable of lines; got {type(source).__name__}"
-        )
-
-
-_TEXT_STARTS: Final = ("{", "[", "data:")
-
-
-def log_paths(source: object) -> list[str] | None:
-    """The paths a ``str``, or a list or tuple of ``str``, names; ``None`` when it is text.
-
-    The one rule ``read_log`` and ``fold_logs`` share: a ``str`` that does not start (after
-    whitespace) as a log's text does (``{``, ``[`` or ``data:``) and names an existing path is
-    a path; otherwise it is the log's text (a line, or a list of lines). A list is read as paths
-    only when every item is such a path. Anything else: ``None``.
-    """
-    if isinstance(source, str):
-        items: list[str] = [source]
-    elif isinstance(source, (list, tuple)) and source:
-        if not all(isinstance(item, str) for item in source):
-            return None
-        items = list(source)
-    else:
-        return None
-    for item in items:
-        text = item.lstrip()
-        if not text or text.startswith(_TEXT_STARTS) or "\n" in text or not os.path.exists(item):
-            return None
-    return items
-
-
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
-
-
-# ---------------------------------------------------------------------------------------------
 # the public entry point
 
 
@@ -790,6 +648,6 @@ def read_log(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
     )
-    for name, lines in inputs(source):
-        yield from fold.lines(lines, name)
+    for opened in open_inputs(source, reader="log"):
+        yield from fold.lines(opened.lines(), opened.name)
     yield from fold.finish()

@@ -104,9 +104,8 @@ from ._errors import (
     locate,
 )
 from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
-from ._inputs import is_binary, open_input
+from ._inputs import BINARY, ReadError, is_binary, log_paths, one_input, open_inputs, sniff
 from ._logs import (
-    BINARY,
     CHOICES,
     CLOSE,
     DEFAULT_WINDOW,
@@ -115,17 +114,11 @@ from ._logs import (
     LogResult,
     _LogFold,
     _OrphanCap,
-    _ReadError,
     chunk_kind,
     empty_key_warning,
-    file_lines,
-    file_pieces,
-    inputs,
     is_start,
     line_parser,
-    log_paths,
     orphan_result,
-    sniff,
     stream_result,
 )
 
@@ -368,7 +361,7 @@ def fold_lines(
             del open_[key]
             seg.close(base)
             events.append((number, END, seg.index))
-    except _ReadError as exc:
+    except ReadError as exc:
         events.append((number, READ_ERROR, str(exc)))
     for seg in open_.values():
         seg.close(base)
@@ -420,11 +413,11 @@ def plan(
             found.append((path, name, fmt, 0, False, None))
             continue
         try:
-            with open_input(path) as (raw, file):
-                size = os.fstat(raw.fileno()).st_size
+            with one_input(path, reader="path") as opened:
+                size = os.fstat(opened.raw.fileno()).st_size
                 kind = fmt
-                splittable = file is raw  # a gzip file is read whole
-                head = file.peek(1 << 16)[: 1 << 16]
+                splittable = opened.file is opened.raw  # a gzip file is read whole
+                head = opened.head()
                 if splittable and kind == "auto":
                     kind = sniff(head)
                 # a binary file is read whole: its one message comes from fold_unit
@@ -487,11 +480,11 @@ def fold_unit(unit: Unit, options: Options) -> UnitResult:
                 offsets=lines,
             )
             return _finish_here(unit, result, options, unit.path)
-        with open_input(unit.path) as (_, file):
-            head = file.peek(1 << 16)[: 1 << 16]  # as the command line does, for the same errors
+        with one_input(unit.path, reader="path") as opened:
+            head = opened.head()  # as the command line does, for the same errors
             if is_binary(head):
                 return UnitResult(events=[(0, READ_ERROR, BINARY)])
-            fmt = sniff(head) if unit.fmt == "auto" else unit.fmt
+            fmt = opened.format(unit.fmt)
             if fmt == "sse":
                 fold = _LogFold(
                     key=options.key,
@@ -500,9 +493,9 @@ def fold_unit(unit: Unit, options: Options) -> UnitResult:
                     field_rules=options.field_rules,
                     normalize_finish_reason=options.normalize_finish_reason,
                 )
-                return UnitResult(results=list(fold.sse(file_pieces(file), unit.name)))
+                return UnitResult(results=list(fold.sse(opened.pieces(), unit.name)))
             result = fold_lines(
-                file_lines(file),
+                opened.lines(),
                 parse,
                 window=options.window,
                 base=base,
@@ -541,7 +534,7 @@ class _RangeLines:
                     position += len(line)
                     yield line
             except OSError as exc:
-                raise _ReadError(f"cannot read further: {exc}") from exc
+                raise ReadError(f"cannot read further: {exc}") from exc
 
 
 def _range_lines(path: str, start: int, stop: int) -> Iterator[bytes]:
@@ -1032,8 +1025,8 @@ def _fold_here(source: Any, options: Options) -> Generator[LogResult, None, None
         field_rules=options.field_rules,
         normalize_finish_reason=options.normalize_finish_reason,
     )
-    for name, lines in inputs(source):
-        yield from fold.lines(lines, name)
+    for opened in open_inputs(source, reader="log"):
+        yield from fold.lines(opened.lines(), opened.name)
     yield from fold.finish()
 
 
