@@ -148,12 +148,13 @@ class _LogFold:
         self.by_id = key is None
         self.strict = strict
         self.window = window
+        self.end = StreamEnd(window)
         self.options: dict[str, Any] = {
             "field_rules": field_rules,
             "normalize_finish_reason": normalize_finish_reason,
         }
         self.open: dict[Any, _LogStream] = {}
-        self.finished: deque[tuple[int, _LogStream]] = deque()
+        self.finished: deque[tuple[int, _LogStream]] = deque()  # (expiry, stream) in order
         self.tick = 0  # lines read so far, over every input
         self.emitted = 0  # streams emitted so far
 
@@ -163,7 +164,7 @@ class _LogFold:
         """Fold the lines of one input; yield the streams that close on the way."""
         open_ = self.open
         parse = self.parse
-        window = self.window
+        after = self.end.after
         finished = self.finished
         tick = self.tick
         number = 0
@@ -172,7 +173,7 @@ class _LogFold:
             for raw in lines:
                 number += 1
                 tick += 1
-                if finished and window is not None and finished[0][0] + window < tick:
+                if finished and finished[0][0] <= tick:  # a waiting stream expires
                     self.tick = tick
                     yield from self._expire()
                 cut: _CutLine | None = None
@@ -215,17 +216,17 @@ class _LogFold:
                     stream.starts += 1
                     if stream.starts == 2:
                         stream.warnings.append(empty_key_warning(stream_key, source, number))
-                # -- does the stream close here? ------------------------------------------
+                # -- does the stream close here? (StreamEnd) ------------------------------
                 kind = chunk_kind(chunk)
-                if kind <= CLOSE:
-                    if kind == CLOSE:  # the include_usage chunk ends the stream
-                        self.tick = tick
-                        yield self._emit(stream)
-                    continue
                 if kind == FINISH and not stream.complete:
                     stream.complete = stream.acc.is_complete
-                if stream.complete:  # the window starts again at each chunk after the end
-                    finished.append((tick, stream))
+                end = after[kind][stream.complete]
+                if end:
+                    if end == ENDS:  # the include_usage chunk ends the stream
+                        self.tick = tick
+                        yield self._emit(stream)
+                    else:  # complete: the window starts again at each chunk after the end
+                        finished.append((self.end.expiry(tick), stream))
         except ReadError as exc:
             yield self._orphan(str(exc), source, number + 1)
         self.tick = tick
@@ -269,11 +270,10 @@ class _LogFold:
 
     def _expire(self) -> Iterator[LogResult]:
         finished = self.finished
-        assert self.window is not None
-        limit = self.tick - self.window
-        while finished and finished[0][0] < limit:
-            tick, stream = finished.popleft()
-            if stream.tick == tick and not stream.emitted:
+        expiry = self.end.expiry
+        while finished and finished[0][0] <= self.tick:
+            due, stream = finished.popleft()
+            if expiry(stream.tick) == due and not stream.emitted:  # no chunk of it came since
                 yield self._emit(stream)
 
     def _emit(self, stream: _LogStream) -> LogResult:
@@ -508,11 +508,65 @@ def _call_key(key: KeyFunction | None, record: dict[str, Any]) -> tuple[Hashable
     return got
 
 
-# What a chunk that folded well means for the end of its stream (``chunk_kind``).
+# How a chunk ended (``chunk_kind`` for one that folded well, or an error).
 IDLE: Final = 0  # no choices and no usage: nothing ends
 CLOSE: Final = 1  # no choices, a usage: the include_usage chunk, the last of its stream
 CHOICES: Final = 2  # choices, none finishing
 FINISH: Final = 3  # a choice finishes: the stream may be complete
+INVALID: Final = 4  # the core refused the chunk (InvalidChunkError), or its line was cut
+FAILED: Final = 5  # the chunk carried a server error (StreamError)
+
+# What it means for its stream (``StreamEnd``); false only for OPEN.
+OPEN: Final = 0  # the stream goes on
+ENDS: Final = 1  # the stream ends with this chunk: emitted now
+WAITS: Final = 2  # the stream is complete: emitted unless a chunk of it comes within the window
+
+
+class StreamEnd:
+    """The one rule of when a stream in a log ends, which every reader follows (``read_log``,
+    the process pool of ``fold_logs`` and Dask, which reads with ``window=None``):
+
+    * it ends with its include_usage chunk (``CLOSE``) or a chunk carrying a server error
+      (``FAILED``): emitted then;
+    * after a chunk with choices (``CHOICES``, ``FINISH``) once it is complete (every choice seen
+      has finished; it can become so only at a ``FINISH`` chunk), it waits: emitted before line
+      ``expiry(line)`` unless another chunk of it comes first (``window=None``: it never
+      expires);
+    * otherwise (``IDLE``, ``INVALID``, or not complete) it stays open;
+    * the end of the input emits every stream still open (each reader's ``finish``).
+
+    ``after[kind][complete]`` is ``OPEN``, ``ENDS`` or ``WAITS`` for a chunk that ended as
+    ``kind`` (a table: the per-line decision is two lookups).
+    """
+
+    __slots__ = ("after", "window")
+
+    def __init__(self, window: int | None) -> None:
+        self.window = window
+        waits = OPEN if window is None else WAITS
+        self.after: tuple[tuple[int, int], ...] = (
+            (OPEN, OPEN),  # IDLE
+            (ENDS, ENDS),  # CLOSE
+            (OPEN, waits),  # CHOICES
+            (OPEN, waits),  # FINISH
+            (OPEN, OPEN),  # INVALID
+            (ENDS, ENDS),  # FAILED
+        )
+
+    def ends(self, kind: int) -> bool:
+        """Whether a stream ends with a chunk that ended as ``kind``."""
+        return self.after[kind][False] == ENDS
+
+    def may_wait(self, kind: int) -> bool:
+        """Whether the window may close a stream after a chunk that ended as ``kind`` (when the
+        stream is complete then)."""
+        return self.after[kind][True] == WAITS
+
+    def expiry(self, line: int) -> int:
+        """The line before which a stream waiting since ``line`` is emitted (no chunk of it
+        came in the ``window`` lines after it)."""
+        assert self.window is not None
+        return line + self.window + 1
 
 
 def chunk_kind(chunk: Any) -> int:

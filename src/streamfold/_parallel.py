@@ -107,11 +107,15 @@ from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
 from ._inputs import BINARY, ReadError, is_binary, log_paths, one_input, open_inputs, sniff
 from ._logs import (
     CHOICES,
-    CLOSE,
     DEFAULT_WINDOW,
+    ENDS,
+    FAILED,
     FINISH,
+    INVALID,
+    WAITS,
     KeyFunction,
     LogResult,
+    StreamEnd,
     _LogFold,
     _OrphanCap,
     chunk_kind,
@@ -130,10 +134,6 @@ __all__ = ["fold_logs"]
 
 SHIFT: Final = 40
 """A global position is ``unit << SHIFT | line``: one increasing integer over the whole log."""
-
-# how a segment's last chunk ended, past chunk_kind's IDLE, CLOSE, CHOICES and FINISH
-INVALID: Final = 4  # the core refused the chunk (InvalidChunkError)
-FAILED: Final = 5  # the chunk carried a server error (StreamError): the stream ends
 
 # events of a unit, in line order; at one line: a segment starts before it ends
 ORPHAN: Final = 0  # (line, ORPHAN, message): a line that belongs to no stream
@@ -294,6 +294,7 @@ def fold_lines(
     segments: list[Segment] = []
     events: list[tuple[int, int, Any]] = []
     open_: dict[Any, Segment] = {}
+    after = StreamEnd(window).after  # how each chunk bears on the end of its stream
     number = 0
     try:
         for raw in lines:
@@ -313,11 +314,12 @@ def fold_lines(
             seg = open_.get(key)
             if (
                 seg is not None
+                and after[seg.end][True] == WAITS  # the stream may be waiting
                 and window is not None
                 and number - seg.last > window
-                and seg.end >= CHOICES  # open segments end in IDLE, CHOICES or FINISH
             ):
-                # read_log may close the stream in this gap: leave the decision to the parent
+                # read_log may close the stream in this gap (StreamEnd, were it complete):
+                # leave the decision to the parent
                 del open_[key]
                 seg.close(base)
                 events.append((seg.last, END, seg.index))
@@ -352,7 +354,7 @@ def fold_lines(
                     state = _choice_state(acc)
                     if not seg.checks or seg.checks[-1] != state:
                         seg.checks.append(state)
-                if kind != CLOSE:
+                if after[kind][True] != ENDS:
                     continue
             # the segment ends here: the stream closes (usage, server error), or the parent
             # needs the fold so far to place the error
@@ -610,6 +612,7 @@ class _Assembler:
     def __init__(self, options: Options, *, speculate: bool = False) -> None:
         self.strict = options.strict
         self.window = options.window
+        self.end = StreamEnd(options.window)
         self.render = options.render
         self.field_rules = options.field_rules
         self.normalize = options.normalize_finish_reason
@@ -699,12 +702,13 @@ class _Assembler:
             stream.errors.append(
                 _located(seg.error, merged, source, line, normalize_finish_reason=self.normalize)
             )
-        if seg.end == CLOSE or seg.end == FAILED:
+        end = self.end.after[seg.end][stream.complete]
+        if end == ENDS:
             if self.speculate:  # the next stream of this key surely starts anew
                 self.settled.add(stream.key)
             return True
-        if seg.end in (CHOICES, FINISH) and stream.complete and self.window is not None:
-            expiry = stream.expiry = tick + self.window + 1
+        if end == WAITS:
+            expiry = stream.expiry = self.end.expiry(tick)
             self.scheduled += 1
             heapq.heappush(self.due, (expiry, self.scheduled, stream))
         return False
