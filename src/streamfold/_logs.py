@@ -147,8 +147,7 @@ class _LogFold:
         self.parse = line_parser(key)
         self.by_id = key is None
         self.strict = strict
-        self.window = window
-        self.end = StreamEnd(window)
+        self.end = StreamEnd(window)  # when a stream ends (the window's rule too)
         self.options: dict[str, Any] = {
             "field_rules": field_rules,
             "normalize_finish_reason": normalize_finish_reason,

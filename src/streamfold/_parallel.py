@@ -104,7 +104,7 @@ from ._errors import (
     locate,
 )
 from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
-from ._inputs import BINARY, ReadError, is_binary, log_paths, one_input, open_inputs, sniff
+from ._inputs import BINARY, ReadError, is_binary, log_paths, one_input, sniff
 from ._logs import (
     CHOICES,
     DEFAULT_WINDOW,
@@ -123,6 +123,7 @@ from ._logs import (
     is_start,
     line_parser,
     orphan_result,
+    read_log,
     stream_result,
 )
 
@@ -611,7 +612,6 @@ class _Assembler:
 
     def __init__(self, options: Options, *, speculate: bool = False) -> None:
         self.strict = options.strict
-        self.window = options.window
         self.end = StreamEnd(options.window)
         self.render = options.render
         self.field_rules = options.field_rules
@@ -1021,17 +1021,15 @@ def fold_logs(
 
 
 def _fold_here(source: Any, options: Options) -> Generator[LogResult, None, None]:
-    """Fold in this process, as ``read_log`` does: its inputs, from paths or text."""
-    fold = _LogFold(
+    """Fold in this process: ``read_log`` of the paths or the text."""
+    yield from read_log(
+        source,
         key=options.key,
         strict=options.strict,
         window=options.window,
         field_rules=options.field_rules,
         normalize_finish_reason=options.normalize_finish_reason,
     )
-    for opened in open_inputs(source, reader="log"):
-        yield from fold.lines(opened.lines(), opened.name)
-    yield from fold.finish()
 
 
 def _raising(
