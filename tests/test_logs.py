@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import streamfold
+from streamfold._logs import _LogFold
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -162,6 +163,20 @@ def test_window_none_waits_for_the_end_and_negative_is_refused() -> None:
     assert lines.read == 51
     with pytest.raises(streamfold.UsageError):
         list(streamfold.read_log([], window=-1))
+
+
+def test_window_none_holds_no_stream_that_was_emitted() -> None:
+    """window=None: streams closed by their usage chunk are not kept for a window that never
+    comes (memory stays bounded by the open streams)."""
+    fold = _LogFold(
+        key=None, strict=False, window=None, field_rules=None, normalize_finish_reason=False
+    )
+    lines = []
+    for i in range(100):
+        lines += [chunk(f"s{i}", {"content": "x"}, "stop"), usage(f"s{i}")]
+    assert [result.key for result in fold.lines(lines, None)] == [f"s{i}" for i in range(100)]
+    assert not fold.open
+    assert len(fold.finished) == 0
 
 
 def test_streams_are_emitted_within_the_window_of_their_end() -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final, Protocol
@@ -51,7 +50,8 @@ from ._errors import (
     where,
 )
 from ._fold import Accumulator, ChunkVariant, FieldRule, is_other_dialect, other_dialect
-from ._inputs import is_binary, open_input
+from ._inputs import BINARY as BINARY
+from ._inputs import ReadError, as_bytes, open_inputs
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
     ERROR,
@@ -77,7 +77,6 @@ chunk closes it first)."""
 
 _BY_ID: Final = object()
 _SKIP_PREFIXES: Final = (b"event:", b"id:", b"retry:", b":")
-_SSE_FIELDS: Final = (b"event:", b"id:", b"retry:", b"error:", b":")
 
 
 @frozen(kw_only=True)
@@ -148,10 +147,6 @@ class _LogStream(Stream):
         self.lists: list[bytes] = []
 
 
-class _ReadError(Exception):
-    """Internal: an input could not be read further (truncated or corrupt gzip, I/O error)."""
-
-
 class _LogFold:
     """The state of one log: open streams, the finished ones waiting out the window."""
 
@@ -169,13 +164,13 @@ class _LogFold:
         self.parse = line_parser(key)
         self.by_id = key is None
         self.strict = strict
-        self.window = window
+        self.end = StreamEnd(window)  # when a stream ends (the window's rule too)
         self.options: dict[str, Any] = {
             "field_rules": field_rules,
             "normalize_finish_reason": normalize_finish_reason,
         }
         self.open: dict[Any, _LogStream] = {}
-        self.finished: deque[tuple[int, _LogStream]] = deque()
+        self.finished: deque[tuple[int, _LogStream]] = deque()  # (expiry, stream) in order
         self.tick = 0  # lines read so far, over every input
         self.templates = LineTemplates()  # of the open streams (default keys only)
         self.emitted = 0  # streams emitted so far
@@ -190,7 +185,6 @@ class _LogFold:
         line read whole, and at the end of the input; any other line is read whole (``_line``).
         """
         open_ = self.open
-        window = self.window
         finished = self.finished
         templates = self.templates
         by_key = templates.by_key
@@ -203,7 +197,7 @@ class _LogFold:
             for raw in lines:
                 number += 1
                 tick += 1
-                if finished and window is not None and finished[0][0] + window < tick:
+                if finished and finished[0][0] <= tick:  # a waiting stream expires
                     self.tick = tick
                     yield from self._expire()
                 if by_key and type(raw) is bytes:
@@ -232,7 +226,7 @@ class _LogFold:
                             continue
                 self.tick = tick
                 previous = predicted = yield from self._line(raw, number, source, orphans)
-        except _ReadError as exc:
+        except ReadError as exc:
             yield self._orphan(str(exc), source, number + 1)
         self.tick = tick
         for stream in list(open_.values()):
@@ -290,18 +284,24 @@ class _LogFold:
                 stream.warnings.append(empty_key_warning(stream_key, source, number))
         # -- does the stream close here? ----------------------------------------------------
         kind = chunk_kind(chunk)
-        if kind <= CLOSE:
-            if kind == CLOSE:  # the include_usage chunk ends the stream
-                yield self._emit(stream)
-            return None
         if kind == FINISH and not stream.complete:
             stream.complete = stream.acc.is_complete
             if stream.complete:  # what follows is rare: no templates for it
                 self.templates.forget(stream.templates)
-        if stream.complete:  # the window starts again at each chunk after the end
-            self.finished.append((tick, stream))
+        end = self.end.after[kind][stream.complete]
+        if end:
+            if end == ENDS:  # the include_usage chunk ends the stream
+                yield self._emit(stream)
+            else:  # complete: the window starts again at each chunk after the end
+                self.finished.append((self.end.expiry(tick), stream))
             return None
-        if kind == CHOICES and stream_key and self.by_id and type(raw) is bytes:
+        if (
+            kind == CHOICES
+            and not stream.complete
+            and stream_key
+            and self.by_id
+            and type(raw) is bytes
+        ):
             return self.templates.learn(stream, chunk, raw)
         return None
 
@@ -404,7 +404,7 @@ class _LogFold:
                 yield from self._sse_results(fold, source)
                 if fold.done:
                     return
-        except _ReadError as exc:
+        except ReadError as exc:
             yield self._orphan(str(exc), source, fold.decoder.line + 1)
         fold.close()
         yield from self._sse_results(fold, source)
@@ -424,11 +424,10 @@ class _LogFold:
 
     def _expire(self) -> Iterator[LogResult]:
         finished = self.finished
-        assert self.window is not None
-        limit = self.tick - self.window
-        while finished and finished[0][0] < limit:
-            tick, stream = finished.popleft()
-            if stream.tick == tick and not stream.emitted:
+        expiry = self.end.expiry
+        while finished and finished[0][0] <= self.tick:
+            due, stream = finished.popleft()
+            if expiry(stream.tick) == due and not stream.emitted:  # no chunk of it came since
                 yield self._emit(stream)
 
     def _emit(self, stream: _LogStream) -> LogResult:
@@ -664,11 +663,65 @@ def _call_key(key: KeyFunction | None, record: dict[str, Any]) -> tuple[Hashable
     return got
 
 
-# What a chunk that folded well means for the end of its stream (``chunk_kind``).
+# How a chunk ended (``chunk_kind`` for one that folded well, or an error).
 IDLE: Final = 0  # no choices and no usage: nothing ends
 CLOSE: Final = 1  # no choices, a usage: the include_usage chunk, the last of its stream
 CHOICES: Final = 2  # choices, none finishing
 FINISH: Final = 3  # a choice finishes: the stream may be complete
+INVALID: Final = 4  # the core refused the chunk (InvalidChunkError), or its line was cut
+FAILED: Final = 5  # the chunk carried a server error (StreamError)
+
+# What it means for its stream (``StreamEnd``); false only for OPEN.
+OPEN: Final = 0  # the stream goes on
+ENDS: Final = 1  # the stream ends with this chunk: emitted now
+WAITS: Final = 2  # the stream is complete: emitted unless a chunk of it comes within the window
+
+
+class StreamEnd:
+    """The one rule of when a stream in a log ends, which every reader follows (``read_log``,
+    the process pool of ``fold_logs`` and Dask, which reads with ``window=None``):
+
+    * it ends with its include_usage chunk (``CLOSE``) or a chunk carrying a server error
+      (``FAILED``): emitted then;
+    * after a chunk with choices (``CHOICES``, ``FINISH``) once it is complete (every choice seen
+      has finished; it can become so only at a ``FINISH`` chunk), it waits: emitted before line
+      ``expiry(line)`` unless another chunk of it comes first (``window=None``: it never
+      expires);
+    * otherwise (``IDLE``, ``INVALID``, or not complete) it stays open;
+    * the end of the input emits every stream still open (each reader's ``finish``).
+
+    ``after[kind][complete]`` is ``OPEN``, ``ENDS`` or ``WAITS`` for a chunk that ended as
+    ``kind`` (a table: the per-line decision is two lookups).
+    """
+
+    __slots__ = ("after", "window")
+
+    def __init__(self, window: int | None) -> None:
+        self.window = window
+        waits = OPEN if window is None else WAITS
+        self.after: tuple[tuple[int, int], ...] = (
+            (OPEN, OPEN),  # IDLE
+            (ENDS, ENDS),  # CLOSE
+            (OPEN, waits),  # CHOICES
+            (OPEN, waits),  # FINISH
+            (OPEN, OPEN),  # INVALID
+            (ENDS, ENDS),  # FAILED
+        )
+
+    def ends(self, kind: int) -> bool:
+        """Whether a stream ends with a chunk that ended as ``kind``."""
+        return self.after[kind][False] == ENDS
+
+    def may_wait(self, kind: int) -> bool:
+        """Whether the window may close a stream after a chunk that ended as ``kind`` (when the
+        stream is complete then)."""
+        return self.after[kind][True] == WAITS
+
+    def expiry(self, line: int) -> int:
+        """The line before which a stream waiting since ``line`` is emitted (no chunk of it
+        came in the ``window`` lines after it)."""
+        assert self.window is not None
+        return line + self.window + 1
 
 
 def chunk_kind(chunk: Any) -> int:
@@ -696,11 +749,10 @@ def _finish_reason(choice: Any) -> Any:
 def _as_line(raw: Any) -> bytes:
     if type(raw) is bytes:
         return raw
-    if isinstance(raw, str):
-        return raw.encode("utf-8", "surrogatepass")
-    if isinstance(raw, (bytes, bytearray, memoryview)):
-        return bytes(raw)
-    raise _DecodeError(0, f"expected a line of text, got {type(raw).__name__}")
+    try:
+        return as_bytes(raw)
+    except UsageError:  # a line of no stream, not a usage error
+        raise _DecodeError(0, f"expected a line of text, got {type(raw).__name__}") from None
 
 
 def _unframe(line: bytes) -> Any:
@@ -760,142 +812,6 @@ def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# opening inputs
-
-
-def file_lines(file: IO[bytes]) -> Iterator[bytes]:
-    try:
-        yield from file
-    except (EOFError, OSError, zlib.error) as exc:
-        raise _ReadError(f"cannot read further: {exc}") from exc
-
-
-def file_pieces(file: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
-    """The bytes of a file in pieces; a read error ends them with ``_ReadError``."""
-    read = file.read
-    try:
-        while True:
-            piece = read(size)
-            if not piece:
-                return
-            yield piece
-    except (EOFError, OSError, zlib.error) as exc:
-        raise _ReadError(f"cannot read further: {exc}") from exc
-
-
-BINARY: Final = (
-    "binary data (NUL bytes in its first 64 KiB), not a log of chunks or an SSE capture: "
-    "the file is skipped"
-)
-
-
-def text_lines(file: Any) -> Iterator[bytes]:
-    """``file_lines``, after a look at the first block: a binary input gives one ``_ReadError``
-    (one message, instead of one per line of garbage)."""
-    try:
-        head = file.peek(1 << 16)[: 1 << 16]
-    except (EOFError, OSError, zlib.error) as exc:
-        raise _ReadError(f"cannot read further: {exc}") from exc
-    if is_binary(head):
-        raise _ReadError(BINARY)
-    yield from file_lines(file)
-
-
-def _path_lines(path: str) -> Iterator[bytes]:
-    with open_input(path) as (_, file):
-        yield from text_lines(file)
-
-
-def sniff(head: bytes) -> str:
-    """``"sse"`` for an SSE capture, ``"jsonl"`` for a JSON-lines log (which may hold
-    ``data:`` lines, one chunk per line, but no blank line between events)."""
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "sse"
-    for line in head.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith(b"data:"):
-            framed = b"\n\n" in head or b"\r\n\r\n" in head or b"\r\r" in head
-            return "sse" if framed else "jsonl"
-        return "sse" if line.startswith(_SSE_FIELDS) else "jsonl"
-    return "jsonl"
-
-
-def inputs(source: Any) -> Iterator[tuple[str | None, Iterable[Any]]]:
-    """The inputs of a log source as ``(name, lines)`` pairs, in order."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        yield None, bytes(source).splitlines()
-    elif isinstance(source, str):
-        paths = log_paths(source)
-        if paths is not None:
-            yield paths[0], _path_lines(paths[0])
-        else:
-            yield None, source.encode("utf-8", "surrogatepass").splitlines()
-    elif isinstance(source, os.PathLike):
-        path = os.fspath(source)
-        yield str(path), _path_lines(str(path))
-    elif callable(getattr(source, "readline", None)):
-        name = getattr(source, "name", None)
-        yield (name if isinstance(name, str) else None), file_lines(source)
-    elif isinstance(source, (list, tuple)) and (paths := log_paths(source)) is not None:
-        for path in paths:
-            yield path, _path_lines(path)
-    elif isinstance(source, Iterable):
-        items = iter(source)
-        first = next(items, None)
-        if first is None:
-            return
-        if isinstance(first, os.PathLike) or callable(getattr(first, "readline", None)):
-            files = [first, *items]
-            for item in files:
-                if not (isinstance(item, os.PathLike) or callable(getattr(item, "readline", None))):
-                    raise UsageError(
-                        f"a list of files holds only paths and files, got {type(item).__name__}"
-                    )
-            for item in files:
-                yield from inputs(item)
-        else:
-            yield None, _chain(first, items)
-    else:
-        raise UsageError(
-            "read_log() takes bytes or str (the log's text), a path, a file, a list of paths "
-            f"or files, or an iterable of lines; got {type(source).__name__}"
-        )
-
-
-_TEXT_STARTS: Final = ("{", "[", "data:")
-
-
-def log_paths(source: object) -> list[str] | None:
-    """The paths a ``str``, or a list or tuple of ``str``, names; ``None`` when it is text.
-
-    The one rule ``read_log`` and ``fold_logs`` share: a ``str`` that does not start (after
-    whitespace) as a log's text does (``{``, ``[`` or ``data:``) and names an existing path is
-    a path; otherwise it is the log's text (a line, or a list of lines). A list is read as paths
-    only when every item is such a path. Anything else: ``None``.
-    """
-    if isinstance(source, str):
-        items: list[str] = [source]
-    elif isinstance(source, (list, tuple)) and source:
-        if not all(isinstance(item, str) for item in source):
-            return None
-        items = list(source)
-    else:
-        return None
-    for item in items:
-        text = item.lstrip()
-        if not text or text.startswith(_TEXT_STARTS) or "\n" in text or not os.path.exists(item):
-            return None
-    return items
-
-
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
-
-
-# ---------------------------------------------------------------------------------------------
 # the public entry point
 
 
@@ -941,6 +857,6 @@ def read_log(
         field_rules=field_rules,
         normalize_finish_reason=normalize_finish_reason,
     )
-    for name, lines in inputs(source):
-        yield from fold.lines(lines, name)
+    for opened in open_inputs(source, reader="log"):
+        yield from fold.lines(opened.lines(), opened.name)
     yield from fold.finish()

@@ -104,28 +104,26 @@ from ._errors import (
     locate,
 )
 from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
-from ._inputs import is_binary, open_input
+from ._inputs import BINARY, ReadError, is_binary, log_paths, one_input, sniff
 from ._logs import (
-    BINARY,
     CHOICES,
-    CLOSE,
     DEFAULT_WINDOW,
+    ENDS,
+    FAILED,
     FINISH,
+    INVALID,
+    WAITS,
     KeyFunction,
     LogResult,
+    StreamEnd,
     _LogFold,
     _OrphanCap,
-    _ReadError,
     chunk_kind,
     empty_key_warning,
-    file_lines,
-    file_pieces,
-    inputs,
     is_start,
     line_parser,
-    log_paths,
     orphan_result,
-    sniff,
+    read_log,
     stream_result,
 )
 
@@ -137,10 +135,6 @@ __all__ = ["fold_logs"]
 
 SHIFT: Final = 40
 """A global position is ``unit << SHIFT | line``: one increasing integer over the whole log."""
-
-# how a segment's last chunk ended, past chunk_kind's IDLE, CLOSE, CHOICES and FINISH
-INVALID: Final = 4  # the core refused the chunk (InvalidChunkError)
-FAILED: Final = 5  # the chunk carried a server error (StreamError): the stream ends
 
 # events of a unit, in line order; at one line: a segment starts before it ends
 ORPHAN: Final = 0  # (line, ORPHAN, message): a line that belongs to no stream
@@ -301,6 +295,7 @@ def fold_lines(
     segments: list[Segment] = []
     events: list[tuple[int, int, Any]] = []
     open_: dict[Any, Segment] = {}
+    after = StreamEnd(window).after  # how each chunk bears on the end of its stream
     number = 0
     try:
         for raw in lines:
@@ -320,11 +315,12 @@ def fold_lines(
             seg = open_.get(key)
             if (
                 seg is not None
+                and after[seg.end][True] == WAITS  # the stream may be waiting
                 and window is not None
                 and number - seg.last > window
-                and seg.end >= CHOICES  # open segments end in IDLE, CHOICES or FINISH
             ):
-                # read_log may close the stream in this gap: leave the decision to the parent
+                # read_log may close the stream in this gap (StreamEnd, were it complete):
+                # leave the decision to the parent
                 del open_[key]
                 seg.close(base)
                 events.append((seg.last, END, seg.index))
@@ -359,7 +355,7 @@ def fold_lines(
                     state = _choice_state(acc)
                     if not seg.checks or seg.checks[-1] != state:
                         seg.checks.append(state)
-                if kind != CLOSE:
+                if after[kind][True] != ENDS:
                     continue
             # the segment ends here: the stream closes (usage, server error), or the parent
             # needs the fold so far to place the error
@@ -368,7 +364,7 @@ def fold_lines(
             del open_[key]
             seg.close(base)
             events.append((number, END, seg.index))
-    except _ReadError as exc:
+    except ReadError as exc:
         events.append((number, READ_ERROR, str(exc)))
     for seg in open_.values():
         seg.close(base)
@@ -420,11 +416,11 @@ def plan(
             found.append((path, name, fmt, 0, False, None))
             continue
         try:
-            with open_input(path) as (raw, file):
-                size = os.fstat(raw.fileno()).st_size
+            with one_input(path, reader="path") as opened:
+                size = os.fstat(opened.raw.fileno()).st_size
                 kind = fmt
-                splittable = file is raw  # a gzip file is read whole
-                head = file.peek(1 << 16)[: 1 << 16]
+                splittable = opened.file is opened.raw  # a gzip file is read whole
+                head = opened.head()
                 if splittable and kind == "auto":
                     kind = sniff(head)
                 # a binary file is read whole: its one message comes from fold_unit
@@ -487,11 +483,11 @@ def fold_unit(unit: Unit, options: Options) -> UnitResult:
                 offsets=lines,
             )
             return _finish_here(unit, result, options, unit.path)
-        with open_input(unit.path) as (_, file):
-            head = file.peek(1 << 16)[: 1 << 16]  # as the command line does, for the same errors
+        with one_input(unit.path, reader="path") as opened:
+            head = opened.head()  # as the command line does, for the same errors
             if is_binary(head):
                 return UnitResult(events=[(0, READ_ERROR, BINARY)])
-            fmt = sniff(head) if unit.fmt == "auto" else unit.fmt
+            fmt = opened.format(unit.fmt)
             if fmt == "sse":
                 fold = _LogFold(
                     key=options.key,
@@ -500,9 +496,9 @@ def fold_unit(unit: Unit, options: Options) -> UnitResult:
                     field_rules=options.field_rules,
                     normalize_finish_reason=options.normalize_finish_reason,
                 )
-                return UnitResult(results=list(fold.sse(file_pieces(file), unit.name)))
+                return UnitResult(results=list(fold.sse(opened.pieces(), unit.name)))
             result = fold_lines(
-                file_lines(file),
+                opened.lines(),
                 parse,
                 window=options.window,
                 base=base,
@@ -541,7 +537,7 @@ class _RangeLines:
                     position += len(line)
                     yield line
             except OSError as exc:
-                raise _ReadError(f"cannot read further: {exc}") from exc
+                raise ReadError(f"cannot read further: {exc}") from exc
 
 
 def _range_lines(path: str, start: int, stop: int) -> Iterator[bytes]:
@@ -616,7 +612,7 @@ class _Assembler:
 
     def __init__(self, options: Options, *, speculate: bool = False) -> None:
         self.strict = options.strict
-        self.window = options.window
+        self.end = StreamEnd(options.window)
         self.render = options.render
         self.field_rules = options.field_rules
         self.normalize = options.normalize_finish_reason
@@ -706,12 +702,13 @@ class _Assembler:
             stream.errors.append(
                 _located(seg.error, merged, source, line, normalize_finish_reason=self.normalize)
             )
-        if seg.end == CLOSE or seg.end == FAILED:
+        end = self.end.after[seg.end][stream.complete]
+        if end == ENDS:
             if self.speculate:  # the next stream of this key surely starts anew
                 self.settled.add(stream.key)
             return True
-        if seg.end in (CHOICES, FINISH) and stream.complete and self.window is not None:
-            expiry = stream.expiry = tick + self.window + 1
+        if end == WAITS:
+            expiry = stream.expiry = self.end.expiry(tick)
             self.scheduled += 1
             heapq.heappush(self.due, (expiry, self.scheduled, stream))
         return False
@@ -1024,17 +1021,15 @@ def fold_logs(
 
 
 def _fold_here(source: Any, options: Options) -> Generator[LogResult, None, None]:
-    """Fold in this process, as ``read_log`` does: its inputs, from paths or text."""
-    fold = _LogFold(
+    """Fold in this process: ``read_log`` of the paths or the text."""
+    yield from read_log(
+        source,
         key=options.key,
         strict=options.strict,
         window=options.window,
         field_rules=options.field_rules,
         normalize_finish_reason=options.normalize_finish_reason,
     )
-    for name, lines in inputs(source):
-        yield from fold.lines(lines, name)
-    yield from fold.finish()
 
 
 def _raising(

@@ -50,14 +50,13 @@ from ._errors import (
     InvalidLineError,
     LineStreamError,
     StreamError,
-    UsageError,
     _DecodeError,
     locate,
     preview,
     where,
 )
 from ._fold import Accumulator, ChunkVariant, FieldRule
-from ._inputs import unzipped
+from ._inputs import as_bytes, async_pieces, looks_like_path, one_input
 from ._template import (
     FREE_LEARNING,
     LIST_BATCH,
@@ -86,7 +85,6 @@ SSESource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[Any] | 
 DEFAULT_MAX_EVENT_SIZE: Final = 64 * 1024 * 1024
 """The largest event (its data, or one line of it) the decoder holds: 64 MiB."""
 
-_READ_SIZE: Final = 1 << 16
 _loads = json_loads  # the JSON parser of data lines (orjson when installed, else json)
 
 _write = json_bytes  # compact JSON as bytes, as json_dumps writes it (TypeError: it refuses)
@@ -438,7 +436,7 @@ class _SSEParse:
 
     def feed(self, piece: bytes | str) -> Iterator[dict[str, Any]]:
         try:
-            events = self.decoder.feed(_as_bytes(piece))
+            events = self.decoder.feed(as_bytes(piece))
         except _DecodeError as exc:
             raise self._error(exc) from None
         return self._chunks(events, False)
@@ -577,7 +575,7 @@ class _SSEFold:
         self.given: str | None = None  # from_sse's str source, for the hint when it is a path
 
     def feed(self, piece: bytes | str) -> None:
-        piece = _as_bytes(piece)
+        piece = as_bytes(piece)
         if len(self.head) <= _HEAD:
             self.head += piece[: _HEAD + 1 - len(self.head)]
         try:
@@ -651,7 +649,7 @@ class _SSEFold:
                 hint = "an HTML or XML page, not an SSE stream: the error page of a proxy?"
             elif text[:1] == b"{":
                 hint = "JSON lines rather than SSE? read them with read_log() or accumulate()"
-        if self.given is not None and _looks_like_path(self.given):
+        if self.given is not None and looks_like_path(self.given):
             hint = (
                 "from_sse() reads a str as the SSE text itself, not as a file name; to read the "
                 f"file, pass pathlib.Path({self.given!r}) or an open binary file "
@@ -1019,65 +1017,6 @@ class _SSEFold:
 
 _WORTH_LEARNING: Final = 16  # events left in a whole body for a template to pay off
 _HEAD: Final = 64 * 1024  # bytes of the body kept to tell what it is when it holds no event
-_PATH_ENDINGS: Final = (".sse", ".txt", ".log", ".gz", ".jsonl", ".json", ".ndjson", ".raw")
-
-
-def _looks_like_path(text: str) -> bool:
-    """Whether a str given as an SSE body is more likely a file name (one short line)."""
-    name = text.strip()
-    if not name or len(name) > 4096 or any(c in name for c in "\n\r\0") or name[0] in "<{[":
-        return False
-    return (
-        "/" in name or "\\" in name or name.lower().endswith(_PATH_ENDINGS) or os.path.exists(name)
-    )
-
-
-def _as_bytes(piece: Any) -> bytes:
-    if type(piece) is bytes:
-        return piece
-    if isinstance(piece, str):
-        return piece.encode("utf-8", "surrogatepass")
-    if isinstance(piece, (bytes, bytearray, memoryview)):
-        return bytes(piece)
-    raise UsageError(f"expected bytes or str pieces, got {type(piece).__name__}")
-
-
-def open_source(source: Any) -> tuple[Iterator[Any], str | None]:
-    """The pieces of an SSE source and its name (the path, or a file object's ``name``)."""
-    if isinstance(source, (bytes, bytearray, memoryview, str)):
-        return iter((source,)), None
-    if isinstance(source, os.PathLike):
-        path = os.fspath(source)
-        return _read_path(path), str(path)
-    iter_bytes = getattr(source, "iter_bytes", None)
-    if callable(iter_bytes):  # an httpx response: its body as it arrives
-        return iter(iter_bytes()), None
-    read = getattr(source, "read", None)
-    if callable(read):
-        name = getattr(source, "name", None)
-        return _read_file(source), name if isinstance(name, str) else None
-    if isinstance(source, Iterable):
-        return iter(source), None
-    raise UsageError(
-        "from_sse() takes bytes, str (SSE text), a path, a binary file, or an iterable of "
-        f"byte / str pieces; got {type(source).__name__}"
-    )
-
-
-def _read_path(path: str | bytes) -> Iterator[bytes]:
-    with open(path, "rb") as raw, unzipped(raw) as file:  # gzip, whatever it is called
-        yield from _read_file(file)
-
-
-def _read_file(file: Any) -> Iterator[Any]:
-    read = file.read
-    while True:
-        piece = read(_READ_SIZE)
-        if not piece:
-            return
-        yield piece
-
-
 # ---------------------------------------------------------------------------------------------
 # public entry points
 
@@ -1107,25 +1046,26 @@ def from_sse(
     line); with ``strict=True``, :class:`IncompleteStreamError`. Each error names the line and
     keeps what was folded before it in ``completion``.
     """
-    pieces, name = open_source(source)
-    fold = _SSEFold(
-        source=name,
-        max_event_size=max_event_size,
-        multi=False,
-        field_rules=field_rules,
-        normalize_finish_reason=normalize_finish_reason,
-        keep_obfuscation=keep_obfuscation,
-    )
-    fold.whole = isinstance(source, (bytes, bytearray, memoryview, str))
-    if isinstance(source, str):
-        fold.given = source
-    try:
-        for piece in pieces:
-            fold.feed(piece)
-            if fold.done:
-                break
-    finally:
-        _close(pieces)
+    with one_input(source, reader="sse") as opened:
+        pieces = opened.pieces()
+        fold = _SSEFold(
+            source=opened.name,
+            max_event_size=max_event_size,
+            multi=False,
+            field_rules=field_rules,
+            normalize_finish_reason=normalize_finish_reason,
+            keep_obfuscation=keep_obfuscation,
+        )
+        fold.whole = isinstance(source, (bytes, bytearray, memoryview, str))
+        if isinstance(source, str):
+            fold.given = source
+        try:
+            for piece in pieces:
+                fold.feed(piece)
+                if fold.done:
+                    break
+        finally:
+            _close(pieces)
     fold.close()
     return fold.completion(strict)
 
@@ -1149,7 +1089,7 @@ async def afrom_sse(
         normalize_finish_reason=normalize_finish_reason,
         keep_obfuscation=keep_obfuscation,
     )
-    pieces = _apieces(source)
+    pieces = async_pieces(source)
     try:
         async for piece in pieces:
             fold.feed(piece)
@@ -1172,15 +1112,16 @@ def iter_sse(
     same :class:`StreamError` as :func:`from_sse`. Raises :class:`InvalidLineError` for an event
     that is not a JSON object.
     """
-    pieces, name = open_source(source)
-    parse = _SSEParse(name, max_event_size)
-    try:
-        for piece in pieces:
-            yield from parse.feed(piece)
-            if parse.done:
-                return
-    finally:
-        _close(pieces)
+    with one_input(source, reader="sse") as opened:
+        pieces = opened.pieces()
+        parse = _SSEParse(opened.name, max_event_size)
+        try:
+            for piece in pieces:
+                yield from parse.feed(piece)
+                if parse.done:
+                    return
+        finally:
+            _close(pieces)
     yield from parse.close()
 
 
@@ -1189,7 +1130,7 @@ async def aiter_sse(
 ) -> AsyncIterator[dict[str, Any]]:
     """Async twin of :func:`iter_sse` for an async iterable of pieces (``aiter_bytes()``)."""
     parse = _SSEParse(None, max_event_size)
-    pieces = _apieces(source)
+    pieces = async_pieces(source)
     try:
         async for piece in pieces:
             for chunk in parse.feed(piece):
@@ -1200,16 +1141,6 @@ async def aiter_sse(
         await _aclose(pieces)
     for chunk in parse.close():
         yield chunk
-
-
-def _apieces(source: Any) -> AsyncIterator[Any]:
-    aiter_bytes = getattr(source, "aiter_bytes", None)
-    if callable(aiter_bytes):  # an httpx response: its body as it arrives
-        return aiter(aiter_bytes())
-    if not isinstance(source, AsyncIterable):
-        kind = type(source).__name__
-        raise UsageError(f"afrom_sse() / aiter_sse() take an async iterable of pieces, got {kind}")
-    return aiter(source)
 
 
 def _close(pieces: Iterator[Any]) -> None:

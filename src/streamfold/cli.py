@@ -27,15 +27,12 @@ from typing import Any, Final, TextIO
 from . import __version__
 from ._convert import json_loads, to_json
 from ._errors import StreamfoldError, _DecodeError, preview, where
-from ._inputs import gunzip, is_binary, open_input
+from ._inputs import gunzip, one_input
 from ._logs import (
     DEFAULT_WINDOW,
     LogResult,
     _default_key,
     _LogFold,
-    file_pieces,
-    sniff,
-    text_lines,
 )
 from ._parallel import InputError, Options, Rendered, assemble, cores, plan
 from ._replay import to_chunks, to_sse
@@ -260,22 +257,18 @@ def _fold_input(
     fold: _LogFold, path: str, fmt: str, progress: _Progress | None
 ) -> Iterator[LogResult]:
     name = _name(path)
-    with open_input(path) as (raw, file):
-        head = file.peek(1 << 16)[: 1 << 16]
-        if is_binary(head):  # one message (read_log's), not one per line of garbage
-            fmt = "jsonl"
-        elif fmt == "auto":
-            fmt = sniff(head)
+    with one_input(path, reader="path") as opened:
+        fmt = opened.format(fmt)  # a binary file: one message (read_log's) as lines
         if progress is not None:
-            progress.begin(raw)
+            progress.begin(opened.raw)
         if fmt == "sse":
-            pieces = file_pieces(file)
+            pieces = opened.pieces()
             if progress is not None:
                 pieces = progress.track(pieces, 1)
             yield from fold.sse(pieces, name)
         else:
             # a read error (a truncated or corrupt gzip file) becomes a line error
-            lines: Iterator[bytes] = text_lines(file)
+            lines: Iterator[bytes] = opened.lines()
             if progress is not None:
                 lines = progress.track(lines, _PROGRESS_EVERY)
             yield from fold.lines(lines, name)

@@ -39,21 +39,22 @@ from ._convert import to_dict
 from ._errors import InvalidChunkError, StreamError, StreamfoldError
 from ._fold import FieldRule, PartialFold, merge_partials
 from ._logs import (
-    CLOSE,
     KeyFunction,
     LogResult,
+    StreamEnd,
     empty_key_warning,
     line_parser,
     orphan_result,
     stream_result,
 )
-from ._parallel import FAILED, ORPHAN, SHIFT, Options, Segment, fold_lines
+from ._parallel import ORPHAN, SHIFT, Options, Segment, fold_lines
 from ._parallel import _located as located
 
 __all__ = ["fold_bag", "fold_results"]
 
 # dask.bag has no type annotations: its calls go through Any here, the results typed as Bag
 _bag: Any = db
+_END = StreamEnd(None)  # the end-of-stream rule of read_log(..., window=None)
 
 
 def fold_results(
@@ -191,7 +192,7 @@ class _Run:
         errors = self.errors
         if seg.error is not None:
             errors = [*errors, (partial, seg.error, source, seg.last)]
-        closed = seg.end == CLOSE or seg.end == FAILED
+        closed = _END.ends(seg.end)
         starts = (self.starts + tuple((source, line) for line in seg.starts))[:2]
         return _Run(partial, errors, self.first, (source, seg.last), closed, starts)
 
