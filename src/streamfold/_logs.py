@@ -191,8 +191,18 @@ class _LogFold:
         tick = self.tick
         number = 0
         orphans = _OrphanCap(source)
-        predicted: Template | None = None  # the template the next line likely repeats
-        previous: Template | None = None  # the template of the line before
+        # the template the next line likely repeats, and its fields (LineTemplates.fields)
+        current: Template | None = None
+        shape = head_len = after_len = tail_len = 0  # (shape 0: no current template)
+        head = middle = tail = b""
+        variant: Any = None
+        batch: list[Any] = []
+        raws: list[bytes] = []
+        numbers: list[int] = []
+        tokens: list[bytes] = []
+        lists: list[bytes] = []
+        last: Template | None = None  # the template of the line before, if it had one
+        limit = LIST_BATCH
         try:
             for raw in lines:
                 number += 1
@@ -200,32 +210,73 @@ class _LogFold:
                 if finished and finished[0][0] <= tick:  # a waiting stream expires
                     self.tick = tick
                     yield from self._expire()
+                if shape and type(raw) is bytes and raw.startswith(head):
+                    end = raw.find(b'"', head_len)  # (-1 fails below: the pieces are longer)
+                    if raw[end - 1] != 92:  # (an escape before the quote: the careful match)
+                        if shape == 1:  # one string hole
+                            hit = end == len(raw) - tail_len and raw.endswith(tail)
+                        else:  # a string hole, then a logprob list up to the fixed tail
+                            begin = end + after_len
+                            stop = len(raw) - tail_len
+                            hit = stop > begin and raw.startswith(middle, end)
+                            if hit and raw.endswith(tail):
+                                lists.append(raw[begin:stop])
+                            else:
+                                hit = False
+                        if hit:
+                            tokens.append(raw[head_len:end])
+                            batch.append(variant)
+                            raws.append(raw)
+                            numbers.append(number)
+                            last = current
+                            if len(raws) >= limit:  # bounds the batch
+                                self.tick = tick
+                                yield from self._flush(current.owner, source, orphans)  # type: ignore[union-attr]
+                                last = current = None
+                                shape = 0
+                                continue
+                            nxt = current.next  # type: ignore[union-attr]
+                            if nxt is not None and nxt is not current and nxt.owner is not None:
+                                current = nxt  # templates that take turns (streams interleave)
+                                (
+                                    shape, head, head_len, middle, after_len, tail, tail_len,
+                                    variant, batch, raws, numbers, tokens, lists,
+                                ) = nxt.batch  # fmt: skip
+                            continue
+                template = None
                 if by_key and type(raw) is bytes:
-                    template = predicted
-                    if template is None or not raw.startswith(template.head):
-                        template = templates.find(raw)
+                    template = templates.find(raw)
                     if template is not None:
                         stream = template.owner
-                        if stream is not None and template.match_line(
-                            raw, stream.tokens, stream.lists
-                        ):
+                        if not template.match_line(raw, stream.tokens, stream.lists):
+                            template = None
+                        else:
                             stream.batch.append(template.variant)
                             stream.raws.append(raw)
                             stream.numbers.append(number)
-                            stream.last_line = number
-                            stream.tick = tick
-                            if stream.last_source is not source:
-                                stream.last_source = source
-                            if previous is not None and previous.next is not template:
-                                previous.next = template
-                            previous = template
-                            predicted = template.next
+                            if last is not None and last.next is not template:
+                                last.next = template
+                            last = template
                             if len(stream.raws) >= LIST_BATCH:  # bounds the batch
                                 self.tick = tick
                                 yield from self._flush(stream, source, orphans)
-                            continue
-                self.tick = tick
-                previous = predicted = yield from self._line(raw, number, source, orphans)
+                                last = current = None
+                                shape = 0
+                                continue
+                if template is None:
+                    self.tick = tick
+                    template = last = yield from self._line(raw, number, source, orphans)
+                current = template
+                if template is None or not template.shape:
+                    shape = 0
+                else:  # the line's template is likely the next line's, or the one after it
+                    nxt = template.next
+                    if nxt is not None and nxt.owner is not None:
+                        current = template = nxt
+                    (
+                        shape, head, head_len, middle, after_len, tail, tail_len,
+                        variant, batch, raws, numbers, tokens, lists,
+                    ) = template.batch  # fmt: skip
         except ReadError as exc:
             yield self._orphan(str(exc), source, number + 1)
         self.tick = tick
@@ -310,10 +361,13 @@ class _LogFold:
     ) -> Iterator[LogResult]:
         """Fold the batch of ``stream``: its lines' holes decoded by the JSON parser, the
         strings all at once; when that fails, the lines are read whole instead."""
-        variants, raws, numbers = stream.batch, stream.raws, stream.numbers
-        tokens, lists = stream.tokens, stream.lists
-        stream.batch, stream.raws, stream.numbers = [], [], []
-        stream.tokens, stream.lists = [], []
+        variants, raws, numbers = stream.batch[:], stream.raws[:], stream.numbers[:]
+        tokens, lists = stream.tokens[:], stream.lists[:]
+        for pending in (stream.batch, stream.raws, stream.numbers, stream.tokens, stream.lists):
+            pending.clear()  # (in place: the loop holds them)
+        stream.last_line = numbers[-1]  # (the loop leaves it to here)
+        if stream.last_source is not source:
+            stream.last_source = source
         strings: Any = None
         values: list[Any] = []
         try:
@@ -328,6 +382,7 @@ class _LogFold:
             return
         # a hole does not decode: line by line, the lines that do not read whole
         last = stream.last_line, stream.tick, stream.last_source
+        # (the lines read whole below set them to theirs: they are put back after)
         good: list[ChunkVariant] = []
         good_leaves: list[Any] = []
         good_numbers: list[int] = []

@@ -238,6 +238,7 @@ class Template:
     __slots__ = (
         "after",
         "after_len",
+        "batch",
         "fields",
         "head",
         "head_len",
@@ -254,6 +255,8 @@ class Template:
         self.variant = variant
         self.next: Template | None = None  # the template of the event that followed it last
         self.owner: Any = None  # a log's: the stream it folds into (None once it is forgotten)
+        # a log's: ``fields`` but the last, the variant, and the owner's batch lists
+        self.batch: tuple[Any, ...] = ()
         self.head = head
         self.head_len = len(head)
         self.lists = bool(variant.strings) and not variant.strings[-1]
@@ -598,6 +601,15 @@ class LineTemplates:
             return None
         self.learned += 1
         template.owner = owner
+        template.batch = (  # the fields the log's loop reads, in one piece
+            *template.fields[:7],
+            variant,
+            owner.batch,
+            owner.raws,
+            owner.numbers,
+            owner.tokens,
+            owner.lists,
+        )
         templates: list[Template] = owner.templates
         templates.append(template)
         if len(templates) > LINE_TEMPLATES:
