@@ -60,11 +60,9 @@ from ._sse import (
     _SSEFold,
     event_chunk,
 )
-from ._template import LIST_BATCH, LineTemplates, Template, batch_leaves
+from ._template import LIST_BATCH, LineTemplates, Template, decode_leaves
 
 __all__ = ["DEFAULT_WINDOW", "KeyFunction", "LogResult", "LogSource", "read_log"]
-
-_loads = json_loads  # the JSON parser of a batch's holes
 
 Completion = m.ChatCompletion | m.TextCompletion
 KeyFunction = Callable[[Any], "tuple[Hashable, Any] | None"]
@@ -368,16 +366,8 @@ class _LogFold:
         stream.last_line = numbers[-1]  # (the loop leaves it to here)
         if stream.last_source is not source:
             stream.last_source = source
-        strings: Any = None
-        values: list[Any] = []
-        try:
-            strings = _loads(b'["' + b'","'.join(tokens) + b'"]') if tokens else []
-            if lists:
-                values = list(map(_loads, lists))
-        except ValueError:  # orjson's and json's errors, UnicodeDecodeError
-            strings = None
-        if type(strings) is list and len(strings) == len(tokens):
-            leaves = batch_leaves(variants, strings, values) if values else strings
+        leaves = decode_leaves(variants, tokens, lists)
+        if leaves is not None:
             self._fold_run(stream, variants, leaves, numbers, source)
             return
         # a hole does not decode: line by line, the lines that do not read whole
@@ -391,17 +381,10 @@ class _LogFold:
             holes = variant.strings
             has_list = bool(holes) and not holes[-1]
             n = len(holes) - has_list
-            mine = tokens[s : s + n]
+            got = decode_leaves([variant], tokens[s : s + n], lists[k : k + has_list])
             s += n
-            try:
-                got = _loads(b'["' + b'","'.join(mine) + b'"]') if n else []
-                ok = type(got) is list and len(got) == n
-                if ok and has_list:
-                    got.append(_loads(lists[k]))
-            except ValueError:
-                ok = False
             k += has_list
-            if ok:
+            if got is not None:
                 good.append(variant)
                 good_leaves += got
                 good_numbers.append(number)

@@ -62,8 +62,8 @@ from ._template import (
     LIST_BATCH,
     MAX_TEMPLATES,
     Template,
-    batch_leaves,
     carries_fragment,
+    decode_leaves,
     in_turn,
     repeat,
     repeat_cycle,
@@ -855,20 +855,11 @@ class _SSEFold:
         lists = self._lists
         count = len(batch)
         variants = batch[:]
-        strings: Any = None
-        values: list[Any] = []
-        try:
-            strings = _loads(b'["' + b'","'.join(tokens) + b'"]') if tokens else []
-            if lists:
-                values = list(map(_loads, lists))
-        except ValueError:  # orjson's and json's errors, UnicodeDecodeError
-            strings = None
-        ok = type(strings) is list and len(strings) == len(tokens)
+        leaves = decode_leaves(variants, tokens, lists)
         batch.clear()
         tokens.clear()
         lists.clear()
-        if ok:
-            leaves = batch_leaves(variants, strings, values) if values else strings
+        if leaves is not None:
             self._fold_batch(variants, leaves, run, start, line)
         else:
             self._replay(run, start, end, line, cut)

@@ -518,6 +518,22 @@ def carries_fragment(value: Any, key: Any = None) -> bool:
     return False
 
 
+def decode_leaves(
+    variants: list[ChunkVariant], tokens: list[bytes], lists: list[bytes]
+) -> list[Any] | None:
+    """The leaves of a batch of matched events (or log lines) for ``add_variants``: its string
+    holes decoded by one parse of ``["...","...",...]``, its logprob lists one by one; ``None``
+    when a hole does not decode (a bad escape, a raw control character, invalid UTF-8)."""
+    try:
+        strings = _loads(b'["' + b'","'.join(tokens) + b'"]') if tokens else []
+        values = list(map(_loads, lists)) if lists else []
+    except ValueError:  # orjson's and json's errors, UnicodeDecodeError
+        return None
+    if type(strings) is not list or len(strings) != len(tokens):
+        return None
+    return batch_leaves(variants, strings, values) if values else strings
+
+
 def batch_leaves(batch: list[ChunkVariant], strings: list[Any], lists: list[Any]) -> list[Any]:
     """Each event's leaves in turn: its strings, then its logprob list."""
     width = len(batch[0].paths)
