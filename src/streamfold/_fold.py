@@ -32,6 +32,7 @@ import copy
 import functools
 import itertools
 import operator
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeGuard, cast, get_args
 
@@ -47,9 +48,11 @@ from ._errors import (
     StreamfoldError,
     UsageError,
 )
+from ._parts import compact_parts, extend_parts, join_parts
 
 if TYPE_CHECKING:
     from ._events import Event, Tracker
+    from ._view import ChoiceView
 
 __all__ = ["Accumulator", "FieldRule", "PartialFold", "merge_partials"]
 
@@ -127,7 +130,6 @@ def check_field_rules(field_rules: Any) -> dict[str, FieldRule] | None:
 _OPT_STR: Final = (str, type(None))
 _OPT_INT: Final = (int, type(None))
 _COMPACT_MASK: Final = 4095  # every 4096 chunks, long fragment lists are compacted
-_COMPACT_OVER: Final = 1024  # fragment lists longer than this are joined into a block
 
 
 class _Invalid(Exception):
@@ -312,34 +314,6 @@ def _is_list(value: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# fragment lists: appended on the hot path, joined once
-
-
-def _join(parts: list[Any]) -> str:
-    """Join a fragment list; a compacted list holds its earlier blocks in a list at [0]."""
-    if parts and type(parts[0]) is list:
-        # one join: concatenating two joins would hold three copies of the text at once
-        return "".join([*parts[0], *parts[1:]])
-    return "".join(parts)
-
-
-def _compact(parts: list[Any]) -> None:
-    """Join a long fragment list's loose pieces into one block, keeping earlier blocks apart.
-
-    Joining everything each time would copy the text over and over (quadratic); blocks keep
-    each character copied once here and once in the final join.
-    """
-    if len(parts) <= _COMPACT_OVER:
-        return
-    if type(parts[0]) is list:
-        blocks = parts[0]
-        blocks.append("".join(parts[1:]))
-    else:
-        blocks = ["".join(parts)]
-    parts[:] = [blocks]
-
-
-# ---------------------------------------------------------------------------------------------
 # unknown fields
 
 
@@ -422,7 +396,9 @@ def _build_item(item: dict[str, Any]) -> Any:
     whole = item.get("\0whole", item)
     if whole is not item:
         return whole
-    return {k: _join(v) if type(v) is list and k in ITEM_CONCAT else v for k, v in item.items()}
+    return {
+        k: join_parts(v) if type(v) is list and k in ITEM_CONCAT else v for k, v in item.items()
+    }
 
 
 class _Concat:
@@ -499,7 +475,7 @@ class _Extras:
     def compact(self) -> None:
         for value in self.values.values():
             if type(value) is _Concat:
-                _compact(value.parts)
+                compact_parts(value.parts)
 
     def merge(self, other: _Extras) -> None:
         """Fold ``other``'s values in as if they had arrived after ours (partial folds)."""
@@ -511,7 +487,7 @@ class _Extras:
             kind = type(theirs)
             if kind is _Concat:
                 if type(ours) is _Concat:
-                    _extend_fragments(ours.parts, theirs.parts)
+                    extend_parts(ours.parts, theirs.parts)
                 else:
                     values[key] = copy.deepcopy(theirs)
             elif kind is _Indexed:
@@ -542,7 +518,7 @@ class _Extras:
         for key, value in self.values.items():
             kind = type(value)
             if kind is _Concat:
-                out[key] = _join(value.parts)
+                out[key] = join_parts(value.parts)
             elif kind is _Indexed:
                 out[key] = value.build()
             elif kind is _Extend:
@@ -662,15 +638,20 @@ class _Choice:
         self.extra = _Extras(False, rules)
         self.delta_extra = _Extras(True, rules)
 
+    def extra_parts(self, name: str) -> list[Any] | None:
+        """The fragment list of the unknown delta field ``name``, if it concatenates."""
+        value = self.delta_extra.values.get(name)
+        return value.parts if type(value) is _Concat else None
+
     def compact(self) -> None:
-        _compact(self.content)
-        _compact(self.refusal)
+        compact_parts(self.content)
+        compact_parts(self.refusal)
         for call in self.calls:
-            _compact(call.args)
+            compact_parts(call.args)
         self.delta_extra.compact()
         if self.audio is not None:
-            _compact(self.audio.data)
-            _compact(self.audio.transcript)
+            compact_parts(self.audio.data)
+            compact_parts(self.audio.transcript)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -957,6 +938,20 @@ class Accumulator:
         if not self._choices:
             return False
         return all(c.finish_reason is not None for c in self._choices.values())
+
+    def choice_states(self) -> Mapping[int, ChoiceView]:
+        """Each choice's state by index, read-only (see ``_view``): the live state, not a copy."""
+        return types.MappingProxyType(self._choices)
+
+    @property
+    def usage_data(self) -> dict[str, Any] | None:
+        """The usage folded so far as plain data (``x_groq.usage`` when no usage came), or None."""
+        return self._usage if self._usage is not None else self._alt_usage
+
+    def mark_segment(self) -> None:
+        """Fold a segment of a stream (see :class:`PartialFold`): tool-call routing, which needs
+        the calls of earlier segments, waits for the merge. Call before the first chunk."""
+        self._segment = True
 
     def __repr__(self) -> str:
         return (
@@ -1668,8 +1663,8 @@ class Accumulator:
             raise StreamfoldError(f"internal error while building the completion: {exc!r}") from exc
 
     def _build_choice(self, st: _Choice) -> m.Choice:
-        content = _join(st.content) or None
-        refusal = _join(st.refusal) or None
+        content = join_parts(st.content) or None
+        refusal = join_parts(st.refusal) or None
         tool_calls = None
         if st.calls:
             calls = st.calls
@@ -1680,7 +1675,7 @@ class Accumulator:
         if st.fc_args is not None:
             function_call = m.FunctionCall(
                 name=st.fc_name or "",
-                arguments=_join(st.fc_args),
+                arguments=join_parts(st.fc_args),
                 extra=st.fc_extra.build() if st.fc_extra is not None else {},
             )
         audio = None
@@ -1688,9 +1683,9 @@ class Accumulator:
             a = st.audio
             audio = m.ChatCompletionAudio(
                 id=a.id,
-                data=_join(a.data),
+                data=join_parts(a.data),
                 expires_at=a.expires_at,
-                transcript=_join(a.transcript),
+                transcript=join_parts(a.transcript),
                 extra=a.extra.build(),
             )
         annotations: tuple[m.Annotation, ...] = ()
@@ -1740,7 +1735,7 @@ class Accumulator:
             )
         return m.TextChoice(
             index=st.index,
-            text=_join(st.content),
+            text=join_parts(st.content),
             logprobs=logprobs,
             finish_reason=st.finish_reason,
             extra=st.extra.build(),
@@ -2358,7 +2353,7 @@ def _build_call(call: _Call) -> m.ToolCall:
         id=call.id,
         type=call.type or "function",
         function=m.FunctionCall(
-            name=call.name or "", arguments=_join(call.args), extra=call.fn_extra.build()
+            name=call.name or "", arguments=join_parts(call.args), extra=call.fn_extra.build()
         ),
         extra=call.extra.build(),
     )
@@ -2448,17 +2443,7 @@ class PartialFold:
         but finished with ``"stop"``, as ``Accumulator(normalize_finish_reason=True)`` does; a
         choice made here, when the completion is built (the segments fold the same either way).
         """
-        return self._resolved(normalize_finish_reason).completion(strict=strict)
-
-    def _resolved(self, normalize_finish_reason: bool) -> Accumulator:
-        """A fresh accumulator holding this partial's fold, to build its completion from."""
-        resolved = Accumulator(
-            field_rules=self._acc._rules,
-            normalize_finish_reason=normalize_finish_reason,
-            keep_obfuscation=self._acc._keep_padding,
-        )
-        _merge_into(resolved, self._acc)
-        return resolved
+        return resolved(self, normalize_finish_reason).completion(strict=strict)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PartialFold):
@@ -2471,6 +2456,18 @@ class PartialFold:
 
     def __repr__(self) -> str:
         return f"PartialFold([{self.start}, {self.end}), {self.chunks} chunks)"
+
+
+def resolved(partial: PartialFold, normalize_finish_reason: bool) -> Accumulator:
+    """A fresh accumulator holding ``partial``'s fold, to build its completion from."""
+    acc = partial._acc
+    out = Accumulator(
+        field_rules=acc._rules,
+        normalize_finish_reason=normalize_finish_reason,
+        keep_obfuscation=acc._keep_padding,
+    )
+    _merge_into(out, acc)
+    return out
 
 
 def merge_partials(partials: Iterable[PartialFold], *, gaps: bool = False) -> PartialFold:
@@ -2551,23 +2548,15 @@ def _merge_into(a: Accumulator, b: Accumulator) -> None:
         a._closed = True
 
 
-def _extend_fragments(ours: list[Any], theirs: list[Any]) -> None:
-    if theirs and type(theirs[0]) is list:  # compacted blocks sit at [0]
-        ours.extend(theirs[0])
-        ours.extend(theirs[1:])
-    else:
-        ours.extend(theirs)
-
-
 def _merge_choice(acc: Accumulator, a: _Choice, b: _Choice) -> None:
     a.role = a.role or b.role
-    _extend_fragments(a.content, b.content)
-    _extend_fragments(a.refusal, b.refusal)
+    extend_parts(a.content, b.content)
+    extend_parts(a.refusal, b.refusal)
     _merge_calls(acc, a, b)
     if b.fc_args is not None:
         if a.fc_args is None:
             a.fc_args = []
-        _extend_fragments(a.fc_args, b.fc_args)
+        extend_parts(a.fc_args, b.fc_args)
         a.fc_name = a.fc_name or b.fc_name
         if b.fc_extra is not None:
             if a.fc_extra is None:
@@ -2577,8 +2566,8 @@ def _merge_choice(acc: Accumulator, a: _Choice, b: _Choice) -> None:
         if a.audio is None:
             a.audio = _Audio(acc._rules)
         a.audio.id = a.audio.id or b.audio.id
-        _extend_fragments(a.audio.data, b.audio.data)
-        _extend_fragments(a.audio.transcript, b.audio.transcript)
+        extend_parts(a.audio.data, b.audio.data)
+        extend_parts(a.audio.transcript, b.audio.transcript)
         if b.audio.expires_at is not None:
             a.audio.expires_at = b.audio.expires_at
         a.audio.extra.merge(b.audio.extra)
