@@ -1135,14 +1135,16 @@ class Accumulator:
     #   field with a field rule);
     # * the common choice (fragments only: text, a tool call's arguments, logprob lists, unknown
     #   string keys; everything else null or a role already set, so that folding it again changes
-    #   nothing) sends each leaf where ``_choice`` puts it: a non-empty text appended to its
-    #   fragment list, logprob lists checked by ``_token_entries`` and extended, unknown keys to
-    #   ``Extras.add``, arguments through ``_fold_tool_calls`` (then straight to the list the
-    #   routing chose, seen to grow, for as long as no call is added);
-    # * any other choice goes through ``_choice``, copied from the template's with the new leaves.
+    #   nothing) sends each leaf to the batch form of its rule (``_rules``): texts to
+    #   ``Choice.extend_text`` / ``extend_refusal``, logprob lists checked by ``_token_entries``
+    #   to ``Choice.extend_logprobs``, unknown keys to ``Extras.add``, arguments through
+    #   ``_fold_tool_calls`` (then straight to ``Call.extend_arguments`` of the call the routing
+    #   chose, seen to grow, for as long as no call is added);
+    # * any other choice goes through ``_check_choice`` and ``_write_choice``, copied from the
+    #   template's with the new leaves.
     #
-    # The appends and extends are the writes restated from ``_choice``;
-    # tests/test_sse_fast.py checks the whole against add() on random chunks and envelopes.
+    # No write is restated here: every one is a rule method's; tests/test_sse_fast.py checks the
+    # whole against add() on random chunks and envelopes.
 
     def variant(self, chunk: dict[str, Any]) -> ChunkVariant | None:
         """A template for folding chunks that repeat ``chunk`` but for some leaves, or ``None``.
@@ -1254,8 +1256,8 @@ class Accumulator:
                 and (variant.guard is None or len(variant.guard) == variant.guard_len)
             ):  # the commonest: one text fragment, to a list known (choices may interleave)
                 text = values[i]
-                if text:  # as _choice: an empty fragment adds nothing
-                    parts.append(text)
+                if text:  # an empty fragment adds nothing
+                    parts((text,))
                 i += 1
                 done += 1
                 continue
@@ -1308,7 +1310,7 @@ class Accumulator:
         if variants[0].extend is None:
             return False
         first = variants[0].top
-        targets: dict[ChunkVariant, list[Any]] = {}
+        targets: dict[ChunkVariant, Callable[[Iterable[Any]], None]] = {}
         for variant in set(variants):
             parts = variant.extend
             if (
@@ -1319,8 +1321,8 @@ class Accumulator:
             ):
                 return False
             targets[variant] = parts
-        if len({id(parts) for parts in targets.values()}) != len(targets):
-            return False  # two templates, one list: their order matters
+        if len(set(targets.values())) != len(targets):
+            return False  # two templates, one list (equal bound writers): their order matters
         if top is not first:  # another top level was folded last: this one again
             self._apply(first)
         turns = len(targets)
@@ -1332,12 +1334,12 @@ class Accumulator:
             )
         )
         if cyclic:
-            for k in range(turns):  # as _choice: non-empty fragments appended
-                targets[variants[k]].extend(filter(None, values[k::turns]))
+            for k in range(turns):  # each template's fragments, in a batch
+                targets[variants[k]](values[k::turns])
             return True
         for variant, parts in targets.items():
             mine = map(operator.is_, variants, itertools.repeat(variant))
-            parts.extend(filter(None, itertools.compress(values, mine)))
+            parts(itertools.compress(values, mine))
         return True
 
     def _fold_columns(
@@ -1370,10 +1372,10 @@ class Accumulator:
             for slot in variant.lists:
                 checked[slot] = list(itertools.chain.from_iterable(checked[slot][:count]))
         for slot, (kind, target) in enumerate(zip(variant.kinds, variant.targets, strict=True)):
-            if kind == _TEXT:  # as _choice: non-empty fragments appended
-                target.extend(filter(None, values[start + slot : stop : width]))
-            elif kind == _LIST:  # as _choice: the checked entries extend the list
-                target.extend(checked[slot])
+            if kind == _TEXT:  # the fragments, in a batch
+                target(values[start + slot : stop : width])
+            elif kind == _LIST:  # the checked entries, in a batch
+                target(checked[slot])
             elif variant.route is None:  # each through the rule's own code
                 for value in values[start + slot : stop : width]:
                     target(value)
@@ -1396,10 +1398,10 @@ class Accumulator:
             if len(calls) == len(sizes):
                 grown = [c for c, n in zip(calls, sizes, strict=True) if len(c.args) > n]
                 if len(grown) == 1:
-                    variant.extend = grown[0].args
+                    variant.extend = grown[0].extend_arguments
                     variant.guard = calls
                     variant.guard_len = len(calls)
-                    variant.extend.extend(filter(None, fragments[k + 1 :]))
+                    variant.extend(fragments[k + 1 :])
                     return
 
     def _fold_variant(self, variant: ChunkVariant, values: Sequence[Any]) -> bool:
@@ -1437,7 +1439,12 @@ class Accumulator:
                     held = state.lp_content if name == "content" else state.lp_refusal
                     if name not in LOGPROBS_KNOWN or type(entries) is not list or held is None:
                         return None
-                    out.append((("logprobs", name), _LIST, held))
+                    batch = (
+                        state.extend_logprobs
+                        if name == "content"
+                        else functools.partial(state.extend_logprobs, None)
+                    )
+                    out.append((("logprobs", name), _LIST, batch))
             elif key != "delta" or type(value) is not dict:
                 return None  # a finish_reason, unknown keys
             else:
@@ -1459,7 +1466,8 @@ class Accumulator:
         if key == "content" or key == "refusal":
             if type(value) is not str:
                 return False
-            return ("delta", key), _TEXT, state.content if key == "content" else state.refusal
+            batch = state.extend_text if key == "content" else state.extend_refusal
+            return ("delta", key), _TEXT, batch
         if key == "tool_calls":
             sink = self._arguments_sink(value, state)
             return (
@@ -1551,9 +1559,10 @@ class ChunkVariant:
         self.choice: dict[str, Any] | None = None  # set when the choice goes through _choice
         self.choice_paths: tuple[tuple[Any, ...], ...] = ()
         self.choice_slots: tuple[int, ...] = ()
-        # one text leaf: the fragment list it is appended to, known for as long as ``guard``
-        # (the calls a tool call's arguments are routed by) keeps its length
-        self.extend: list[Any] | None = None
+        # one text leaf: the batch writer of the fragment list it goes to (``Choice.extend_text``
+        # and the like), known for as long as ``guard`` (the calls a tool call's arguments are
+        # routed by) keeps its length
+        self.extend: Callable[[Iterable[Any]], None] | None = None
         self.guard: list[Any] | None = None
         self.guard_len = 0
         self.route: Choice | None = None  # one arguments leaf: the choice whose calls to watch
@@ -1565,8 +1574,8 @@ class ChunkVariant:
 
 
 # how a leaf of a ChunkVariant folds
-_TEXT: Final = 0  # a text fragment: appended to its list when not empty
-_LIST: Final = 1  # a logprob list: checked by _token_entries, extends its list
+_TEXT: Final = 0  # a text fragment: to Choice.extend_text (or extend_refusal)
+_LIST: Final = 1  # a logprob list: checked by _token_entries, to Choice.extend_logprobs
 _CALL: Final = 2  # through a callable of the fold (Extras.add, _fold_tool_calls)
 _CHOICE: Final = 3  # a string of a choice that goes through _choice
 _CHOICE_LIST: Final = 4  # a logprob list of a choice that goes through _choice
