@@ -755,7 +755,8 @@ class Accumulator:
             # The common chunk: one text fragment, or one tool-call fragment.
             content = delta.get("content")
             if type(content) is str:
-                state.add_text(content)
+                if content:  # Choice.add_text inlined: a call per chunk costs ~5% of the fold
+                    state.content.append(content)
                 if finish:
                     state.set_finish_reason(finish)
                 return None
@@ -785,6 +786,20 @@ class Accumulator:
         if delta:
             content = delta.get("content")
             text_only = len(delta) == 1 and type(content) is str
+            if (
+                text_only
+                and fast
+                and state is not None
+                and not choice_extra
+                and logprobs is not None
+                and len(logprobs) == 2 - [lp_content, lp_refusal].count(None)
+            ):  # the common logprobs chunk: a text and its entries, written at once
+                if content:
+                    state.content.append(content)  # Choice.add_text inlined, as above
+                state.extend_logprobs(lp_content, lp_refusal)
+                if finish:
+                    state.set_finish_reason(finish)
+                return None
         if delta and not text_only:
             parts = None
             if content is not None and type(content) is not str:
