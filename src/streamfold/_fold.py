@@ -792,11 +792,15 @@ class Accumulator:
                 and state is not None
                 and not choice_extra
                 and logprobs is not None
-                and len(logprobs) == 2 - [lp_content, lp_refusal].count(None)
+                and LOGPROBS_KNOWN.issuperset(logprobs)
             ):  # the common logprobs chunk: a text and its entries, written at once
                 if content:
                     state.content.append(content)  # Choice.add_text inlined, as above
-                state.extend_logprobs(lp_content, lp_refusal)
+                held = state.lp_content
+                if held is not None and lp_content is not None and lp_refusal is None:
+                    held.extend(lp_content)  # Choice.extend_logprobs inlined, as above
+                else:
+                    state.extend_logprobs(lp_content, lp_refusal)
                 if finish:
                     state.set_finish_reason(finish)
                 return None
@@ -944,9 +948,14 @@ class Accumulator:
             if type(index) is not int or fn is None or len(fn) != 2 or fn.get("name") is not None:
                 return False
             args = fn.get("arguments")
-        if type(args) is not str:
+        call = state.by_index.get(index)
+        if type(args) is not str or call is None:
             return False
-        return state.add_arguments(index, args)
+        # Call.add inlined for this fragment (a call per chunk costs ~5% of the fold here)
+        if args:
+            call.args.append(args)
+        call.has_fn = True
+        return True
 
     def _check_tool_calls(self, value: Any, ci: int) -> list[tuple[Any, ...]]:
         """Check every tool-call fragment; return what the fold needs of each, as a tuple:

@@ -660,18 +660,6 @@ class Choice:
         for index, call_id, kind, name, args, has_fn, fn_extra, call_extra in fragments:
             self.call_for(index, call_id).add(kind, name, args, has_fn, fn_extra, call_extra)
 
-    def add_arguments(self, index: int, args: str) -> bool:
-        """The commonest fragment, arguments alone for the call at ``index``: folded, True; False
-        (nothing written) when no call is at that index yet. The routing rule's answer for a
-        fragment with no id and a known index, without its tuple."""
-        call = self.by_index.get(index)
-        if call is None:
-            return False
-        if args:
-            call.args.append(args)
-        call.has_fn = True
-        return True
-
     def log_calls(self, fragments: Iterable[tuple[Any, ...]]) -> None:
         """Keep checked fragments in order, to route later: a segment fold cannot route them,
         as routing needs the calls of the segments before it (see ``PartialFold``)."""
