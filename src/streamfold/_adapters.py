@@ -247,8 +247,8 @@ class _Base:
         acc = self.accumulator
         state = "ended" if self._ended else "iterating" if self._started else "not started"
         return (
-            f"<{type(self).__name__} {state}: chunks={acc.chunks}, choices={len(acc._choices)},"
-            f" complete={acc.is_complete}>"
+            f"<{type(self).__name__} {state}: chunks={acc.chunks},"
+            f" choices={len(acc.choice_states())}, complete={acc.is_complete}>"
         )
 
     def _start(self) -> None:

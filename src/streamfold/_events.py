@@ -48,16 +48,17 @@ events. While events are tracked, the accumulator does not compact its fragment 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from attrs import field, frozen
 
 from . import _model as m
-from ._fold import _join
 from ._partial import try_parse_arguments
+from ._parts import join_parts
 
 if TYPE_CHECKING:
-    from ._fold import Accumulator, _Call, _Choice
+    from ._view import CallView, ChoiceView, FoldView
 
 __all__ = [
     "ChoiceFinished",
@@ -244,9 +245,9 @@ Event = (
 )
 
 
-def _text(parts: list[Any], start: int) -> str:
+def _text(parts: Sequence[Any], start: int) -> str:
     # fragments compacted before events were asked for sit in a block list at [0]
-    return _join(parts) if start == 0 else "".join(parts[start:])
+    return join_parts(parts) if start == 0 else "".join(parts[start:])
 
 
 class _CallSeen:
@@ -284,7 +285,7 @@ class _ChoiceSeen:
 class Tracker:
     """Turns the accumulator's state changes into events (see the module docstring)."""
 
-    def __init__(self, acc: Accumulator, *, eager_tool_calls: bool = False) -> None:
+    def __init__(self, acc: FoldView, *, eager_tool_calls: bool = False) -> None:
         self.acc = acc
         self.eager = eager_tool_calls
         self.seen: dict[int, _ChoiceSeen] = {}
@@ -294,13 +295,13 @@ class Tracker:
     def changes(self, error: Exception | None = None) -> list[Event]:
         """The events caused by the chunks folded since the last call."""
         out: list[Event] = []
-        for index, state in sorted(self.acc._choices.items()):
+        for index, state in sorted(self.acc.choice_states().items()):
             seen = self.seen.get(index)
             if seen is None:
                 seen = self.seen[index] = _ChoiceSeen()
             self._choice(index, state, seen, out)
         grew = bool(out)  # only deltas and starts so far: the chunk added to some choice
-        usage = self.acc._usage if self.acc._usage is not None else self.acc._alt_usage
+        usage = self.acc.usage_data
         new_usage = usage is not None and usage is not self.usage
         if error is not None or (new_usage and not grew):
             # the closing usage chunk, or a server error: no delta can follow, finishes are final
@@ -322,7 +323,7 @@ class Tracker:
         return out
 
     def _close(self, out: list[Event], *, finished_only: bool) -> None:
-        for index, state in sorted(self.acc._choices.items()):
+        for index, state in sorted(self.acc.choice_states().items()):
             seen = self.seen.get(index)
             if seen is None or seen.finished:
                 continue
@@ -333,12 +334,12 @@ class Tracker:
             if state.finish_reason is not None:
                 out.append(ChoiceFinished(choice_index=index, finish_reason=state.finish_reason))
 
-    def _choice(self, index: int, state: _Choice, seen: _ChoiceSeen, out: list[Event]) -> None:
+    def _choice(self, index: int, state: ChoiceView, seen: _ChoiceSeen, out: list[Event]) -> None:
         if not seen.started:
             seen.started = True
             out.append(ChoiceStarted(choice_index=index, role=state.role or "assistant"))
         for name in REASONING_FIELDS:
-            parts = _concat_parts(state, name)
+            parts = state.extra_parts(name)
             if parts is not None and len(parts) > seen.reasoning.get(name, 0):
                 delta = _text(parts, seen.reasoning.get(name, 0))
                 seen.reasoning[name] = len(parts)
@@ -393,15 +394,16 @@ class Tracker:
                     seen.lp_refusal = len(entries)
                 out.append(LogprobsDelta(choice_index=index, field=kind, entries=new))
 
-    def _done(self, index: int, state: _Choice, seen: _ChoiceSeen, out: list[Event]) -> None:
+    def _done(self, index: int, state: ChoiceView, seen: _ChoiceSeen, out: list[Event]) -> None:
         for name in REASONING_FIELDS:
-            parts = _concat_parts(state, name)
+            parts = state.extra_parts(name)
             if parts:
-                out.append(ReasoningDone(choice_index=index, field=name, reasoning=_join(parts)))
+                reasoning = join_parts(parts)
+                out.append(ReasoningDone(choice_index=index, field=name, reasoning=reasoning))
         if state.content:
-            out.append(ContentDone(choice_index=index, content=_join(state.content)))
+            out.append(ContentDone(choice_index=index, content=join_parts(state.content)))
         if state.refusal:
-            out.append(RefusalDone(choice_index=index, refusal=_join(state.refusal)))
+            out.append(RefusalDone(choice_index=index, refusal=join_parts(state.refusal)))
         for position, call in enumerate(state.calls):
             cseen = seen.calls.get(id(call))
             if cseen is not None and not cseen.done:
@@ -409,18 +411,12 @@ class Tracker:
                 out.append(_call_done(index, call, position))
 
 
-def _concat_parts(state: _Choice, name: str) -> list[Any] | None:
-    value = state.delta_extra.values.get(name)
-    parts = getattr(value, "parts", None)
-    return parts if isinstance(parts, list) else None
-
-
-def _call_index(call: _Call) -> int:
+def _call_index(call: CallView) -> int:
     return call.index if call.index is not None else call.seq
 
 
-def _call_done(choice_index: int, call: _Call, position: int) -> ToolCallDone:
-    arguments = _join(call.args)
+def _call_done(choice_index: int, call: CallView, position: int) -> ToolCallDone:
+    arguments = join_parts(call.args)
     parsed, error = try_parse_arguments(
         m.ToolCall(id=call.id, function=m.FunctionCall(name=call.name or "", arguments=arguments))
     )

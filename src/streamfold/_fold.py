@@ -1,37 +1,39 @@
-"""The fold: ``Accumulator`` and every merge rule streamfold applies.
+"""The fold: ``Accumulator``, which checks each chunk and hands it to the merge rules.
 
 Theory of operation
 -------------------
 A stream is a sequence of chunks; each chunk carries, per choice ``index``, a small delta. The
-accumulator keeps one ``_Choice`` per index holding *fragments*, never finished values: lists of
-text pieces for everything that concatenates (content, refusal, tool arguments, reasoning), the
-first value for labels that are set once (role, tool-call id, type, name), the last value for what a
+accumulator keeps one ``Choice`` per index (see ``_rules``: the table of every field's rule and
+the only code that writes the state) holding *fragments*, never finished values: lists of text
+pieces for everything that concatenates (content, refusal, tool arguments, reasoning), the first
+value for labels that are set once (role, tool-call id, type, name), the last value for what a
 later chunk replaces (finish_reason, usage, fingerprint). Nothing is joined and no typed object is
 built until ``snapshot()`` or ``completion()`` asks, so ``add()`` costs O(1) amortised per chunk and
 the whole fold is linear in the stream.
 
 ``add()`` reads parsed JSON straight from the mapping. Other inputs are brought to that shape at the
 door: JSON text is parsed, and objects with attributes (the openai SDK's pydantic chunks,
-streamfold's own attrs chunks) are read one level at a time through ``_as_mapping``, which costs a
-dict lookup on the hot path and nothing when the input is already a dict.
+streamfold's own attrs chunks) are read one level at a time through ``_as_mapping`` (``_values``),
+which costs a dict lookup on the hot path and nothing when the input is already a dict.
 
-A chunk is applied whole or not at all. Each choice is read and checked before the first write to
-its state; when a chunk carries several choices, all are checked first and applied after. So a
-malformed chunk raises ``InvalidChunkError`` and leaves the accumulator exactly as it was.
+A chunk is applied whole or not at all. Each choice is read and checked (``_check_choice``) before
+the first write to its state (``_write_choice``); when a chunk carries several choices, all are
+checked first and written after. So a malformed chunk raises ``InvalidChunkError`` and leaves the
+accumulator exactly as it was.
 
 Keys the model does not name are kept, at the level they arrived, with rules that depend on where
-they are (see ``_Extras``): inside a delta, strings concatenate (unless they are labels), lists of
-indexed objects merge item by item, other lists extend; everywhere else the latest non-null value
-wins. That covers provider reasoning fields (``reasoning_content``, ``reasoning``,
+they are (see ``_rules.Extras``): inside a delta, strings concatenate (unless they are labels),
+lists of indexed objects merge item by item, other lists extend; everywhere else the latest
+non-null value wins. That covers provider reasoning fields (``reasoning_content``, ``reasoning``,
 ``reasoning_details``) without naming them.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import itertools
 import operator
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeGuard, cast, get_args
 
@@ -47,52 +49,32 @@ from ._errors import (
     StreamfoldError,
     UsageError,
 )
+from ._rules import (
+    CALL_KNOWN,
+    CHOICE_KNOWN,
+    CHUNK_KNOWN,
+    DELTA_KNOWN,
+    FUNCTION_KNOWN,
+    LOGPROBS_KNOWN,
+    NAMED,
+    TEXT_CHOICE_KNOWN,
+    TEXT_LOGPROB_LISTS,
+    Choice,
+    Extras,
+    FieldRule,
+)
+from ._values import _as_mapping, _fail, _Invalid, _is_list, _plain, _sdk_fields
 
 if TYPE_CHECKING:
     from ._events import Event, Tracker
+    from ._view import ChoiceView
 
 __all__ = ["Accumulator", "FieldRule", "PartialFold", "merge_partials"]
 
-FieldRule = Literal["concat", "first", "last", "extend", "merge"]
-"""How an unknown field is merged: ``concat`` strings, keep the ``first`` or ``last`` non-null
-value, ``extend`` lists, or ``merge`` lists of indexed objects item by item."""
-
-# Labels are never concatenated, wherever they appear.
-LABELS: Final = frozenset({"type", "id", "name", "status", "channel", "format", "signature"})
-# Inside merged list items (reasoning_details, tool calls) only these strings concatenate.
-ITEM_CONCAT: Final = frozenset({"text", "summary", "data"})
-ENCRYPTED_TYPES: Final = frozenset({"reasoning.encrypted"})
-
-_CHUNK_KNOWN: Final = frozenset(
-    {"id", "object", "created", "model", "system_fingerprint", "service_tier", "choices", "usage"}
-)  # "error" is left out on purpose: a chunk carrying it takes the unusual-keys path
-_CHUNK_PADDED: Final = _CHUNK_KNOWN | {"obfuscation", "moderation"}
-# ``message`` inside a streamed choice (Perplexity, Writer) is a server's echo, not a delta: the
-# folded message is the only message, so it is dropped rather than kept as an extra.
-_CHOICE_KNOWN: Final = frozenset({"index", "delta", "logprobs", "finish_reason", "message"})
-_TEXT_CHOICE_KNOWN: Final = frozenset({"index", "text", "logprobs", "finish_reason"})
-_DELTA_KNOWN: Final = frozenset(
-    {"role", "content", "refusal", "tool_calls", "function_call", "audio", "annotations"}
-)
-_LOGPROBS_KNOWN: Final = frozenset({"content", "refusal"})
-_CALL_KNOWN: Final = frozenset({"index", "id", "type", "function"})
-_FUNCTION_KNOWN: Final = frozenset({"name", "arguments"})
-_AUDIO_KNOWN: Final = frozenset({"id", "data", "transcript", "expires_at"})
-_TEXT_LOGPROB_LISTS: Final = ("tokens", "token_logprobs", "top_logprobs", "text_offset")
-
+# "error" is left out of the chunk's known fields on purpose: a chunk carrying it takes the
+# unusual-keys path; so do OpenAI's padding and the SDK's empty moderation field
+_CHUNK_PADDED: Final = CHUNK_KNOWN | {"obfuscation", "moderation"}
 _RULES: Final[tuple[str, ...]] = get_args(FieldRule)
-# Fields the fold reads itself, at some level: a field rule for one of them would change nothing.
-_NAMED: Final = (
-    _CHUNK_KNOWN
-    | _CHOICE_KNOWN
-    | _TEXT_CHOICE_KNOWN
-    | _DELTA_KNOWN
-    | _CALL_KNOWN
-    | _FUNCTION_KNOWN
-    | _AUDIO_KNOWN
-    | frozenset(_TEXT_LOGPROB_LISTS)
-    | {"error"}
-)
 
 
 def check_field_rules(field_rules: Any) -> dict[str, FieldRule] | None:
@@ -115,7 +97,7 @@ def check_field_rules(field_rules: Any) -> dict[str, FieldRule] | None:
         if not isinstance(rule, str) or rule not in _RULES:
             expected = ", ".join(map(repr, _RULES))
             raise UsageError(f"field_rules[{key!r}]: unknown rule {rule!r}; expected {expected}")
-        if key in _NAMED:
+        if key in NAMED:
             raise UsageError(
                 f"field_rules[{key!r}]: {key!r} is a field streamfold folds by its own rule; "
                 "field rules apply to the fields it does not name (reasoning, x_groq, ...)"
@@ -127,120 +109,6 @@ def check_field_rules(field_rules: Any) -> dict[str, FieldRule] | None:
 _OPT_STR: Final = (str, type(None))
 _OPT_INT: Final = (int, type(None))
 _COMPACT_MASK: Final = 4095  # every 4096 chunks, long fragment lists are compacted
-_COMPACT_OVER: Final = 1024  # fragment lists longer than this are joined into a block
-
-
-class _Invalid(Exception):
-    """Internal: a field failed its check. ``add()`` turns it into ``InvalidChunkError``."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return f"an int ({value})"
-    if isinstance(value, float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        text = value if len(value) <= 40 else value[:37] + "..."
-        return repr(text)
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return f"a {type(value).__name__}"
-
-
-def _fail(path: str, expected: str, value: Any) -> NoReturn:
-    raise _Invalid(path, f"expected {expected}, got {_type_name(value)}")
-
-
-# ---------------------------------------------------------------------------------------------
-# reading input: dicts as they are, everything else through _as_mapping
-
-
-def _attrs_fields(cls: type) -> tuple[str, ...]:
-    return tuple(a.name for a in attrs.fields(cls) if a.name != "extra")
-
-
-_FIELDS_CACHE: dict[type, tuple[str, ...] | None] = {}
-
-
-_PYDANTIC: Final = ("pydantic",)  # a _FIELDS_CACHE value: read __dict__ and __pydantic_extra__
-
-
-def _as_mapping(value: Any, path: str, *args: Any) -> dict[str, Any]:
-    """Return a dict view of ``value`` (a Mapping or an object with attributes).
-
-    ``path`` names the value in an error; with ``args`` it is a format string, formatted only then.
-    """
-    cls = type(value)
-    names = _FIELDS_CACHE.get(cls, ())
-    if names is _PYDANTIC:  # the openai SDK's objects: one cached lookup, no copy
-        extra = value.__pydantic_extra__
-        return {**value.__dict__, **extra} if extra else value.__dict__
-    if names == ():
-        if attrs.has(cls):
-            names = _attrs_fields(cls)
-        elif hasattr(cls, "__pydantic_fields__") and hasattr(cls, "__pydantic_extra__"):
-            names = _PYDANTIC
-        else:
-            names = None
-        _FIELDS_CACHE[cls] = names
-        if names is _PYDANTIC:
-            return _as_mapping(value, path, *args)
-    if isinstance(value, Mapping):
-        return dict(value)
-    if names is not None:  # streamfold's own attrs classes: named fields plus their extras
-        out = {name: getattr(value, name) for name in names}
-        extra = value.extra
-        if extra:
-            out.update(extra)
-        return out
-    fields = getattr(value, "__dict__", None)
-    if isinstance(fields, dict) and not isinstance(value, type):
-        # pydantic models (the openai SDK) keep fields in __dict__ and unknown keys apart
-        extra = getattr(value, "__pydantic_extra__", None)
-        if extra:
-            return {**fields, **extra}
-        if hasattr(value, "__pydantic_fields__"):
-            return fields
-        return {k: v for k, v in fields.items() if not k.startswith("_")}
-    _fail(path.format(*args) if args else path, "an object", value)
-
-
-def _sent_fields(value: Any) -> dict[str, Any]:
-    """The fields a pydantic model was built with (not its defaults), plus its extras."""
-    fields: dict[str, Any] = value.__dict__
-    sent = getattr(value, "__pydantic_fields_set__", None)
-    out = {k: v for k, v in fields.items() if k in sent} if sent is not None else dict(fields)
-    extra = getattr(value, "__pydantic_extra__", None)
-    if extra:
-        out.update(extra)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """Turn ``value`` into plain JSON data (for stored values that may be SDK objects)."""
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    if type(value) is dict:
-        return {k: _plain(v) for k, v in value.items()}
-    if type(value) is list or type(value) is tuple:
-        return [_plain(v) for v in value]
-    if isinstance(value, (str, int, float)):
-        return value
-    if hasattr(value, "__pydantic_fields_set__"):
-        # stored as it was sent: the SDK's defaults for fields the server did not send stay out
-        return {k: _plain(v) for k, v in _sent_fields(value).items()}
-    return {k: _plain(v) for k, v in _as_mapping(value, "").items()}
 
 
 def _data_payload(text: str | bytes) -> str | bytes | None:
@@ -297,380 +165,6 @@ def other_dialect(kind: str) -> str:
         f"{kind!r} is an event of {api}, not a chat.completion.chunk: streamfold folds"
         " chat completion streams (chunks with choices), not this API's events yet"
     )
-
-
-def _sdk_fields(value: Any) -> dict[str, Any] | None:
-    """The fields of a pydantic object (the openai SDK's) that has no extra keys, else None."""
-    if _FIELDS_CACHE.get(type(value)) is _PYDANTIC and not value.__pydantic_extra__:
-        fields: dict[str, Any] = value.__dict__
-        return fields
-    return None
-
-
-def _is_list(value: Any) -> bool:
-    return type(value) is list or type(value) is tuple
-
-
-# ---------------------------------------------------------------------------------------------
-# fragment lists: appended on the hot path, joined once
-
-
-def _join(parts: list[Any]) -> str:
-    """Join a fragment list; a compacted list holds its earlier blocks in a list at [0]."""
-    if parts and type(parts[0]) is list:
-        # one join: concatenating two joins would hold three copies of the text at once
-        return "".join([*parts[0], *parts[1:]])
-    return "".join(parts)
-
-
-def _compact(parts: list[Any]) -> None:
-    """Join a long fragment list's loose pieces into one block, keeping earlier blocks apart.
-
-    Joining everything each time would copy the text over and over (quadratic); blocks keep
-    each character copied once here and once in the final join.
-    """
-    if len(parts) <= _COMPACT_OVER:
-        return
-    if type(parts[0]) is list:
-        blocks = parts[0]
-        blocks.append("".join(parts[1:]))
-    else:
-        blocks = ["".join(parts)]
-    parts[:] = [blocks]
-
-
-# ---------------------------------------------------------------------------------------------
-# unknown fields
-
-
-class _Indexed:
-    """A list of objects merged item by item on ``(index, type)`` (``reasoning_details``)."""
-
-    __slots__ = ("by_key", "items")
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []  # each item's string pieces are lists until built
-        self.by_key: dict[tuple[Any, Any], dict[str, Any]] = {}
-
-    def add(self, values: list[Any] | tuple[Any, ...]) -> None:
-        for raw in values:
-            item = raw if type(raw) is dict else _plain(raw)
-            if type(item) is not dict:
-                self.items.append({"\0whole": item})
-                continue
-            kind = item.get("type")
-            index = item.get("index")
-            if (
-                type(index) is not int
-                or not (kind is None or type(kind) is str)
-                or kind in ENCRYPTED_TYPES
-            ):
-                self.items.append({"\0whole": item})  # kept whole, never merged
-                continue
-            key = (index, kind)
-            target = self.by_key.get(key)
-            if target is None:
-                target = {}
-                self.by_key[key] = target
-                self.items.append(target)
-            _merge_item(target, item)
-
-    def build(self) -> list[Any]:
-        return [_build_item(item) for item in self.items]
-
-    def merge(self, other: _Indexed) -> None:
-        keys = {id(item): key for key, item in other.by_key.items()}
-        for original in other.items:
-            item = copy.deepcopy(original)
-            key = keys.get(id(original))
-            if key is None:  # kept whole (encrypted or without an index)
-                self.items.append(item)
-                continue
-            target = self.by_key.get(key)
-            if target is None:
-                self.by_key[key] = item
-                self.items.append(item)
-                continue
-            for name, value in item.items():
-                old = target.get(name)
-                if type(value) is list and name in ITEM_CONCAT:
-                    if type(old) is list:
-                        old.extend(value)
-                    elif _unset(old):
-                        target[name] = value
-                elif _unset(old):
-                    target[name] = value
-
-
-def _merge_item(target: dict[str, Any], item: dict[str, Any]) -> None:
-    """Merge one list item into ``target`` with the item rules (text pieces concatenate)."""
-    for key, value in item.items():
-        if value is None:
-            continue
-        old = target.get(key)
-        if key in ITEM_CONCAT and type(value) is str and key not in LABELS:
-            if old is None:
-                target[key] = [value]
-            elif type(old) is list:
-                old.append(value)
-            continue
-        if _unset(old):
-            target[key] = value
-
-
-def _build_item(item: dict[str, Any]) -> Any:
-    whole = item.get("\0whole", item)
-    if whole is not item:
-        return whole
-    return {k: _join(v) if type(v) is list and k in ITEM_CONCAT else v for k, v in item.items()}
-
-
-class _Concat:
-    __slots__ = ("parts",)
-
-    def __init__(self, first: str) -> None:
-        self.parts: list[Any] = [first]
-
-
-class _Extend:
-    __slots__ = ("items",)
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-
-
-class _Extras:
-    """Unknown keys of one level, each with the state its merge rule needs.
-
-    ``delta=True`` applies the delta rules (strings concatenate, lists of indexed objects merge,
-    other lists extend, labels keep their latest value); ``delta=False`` keeps the latest non-null
-    value of everything. ``rules`` overrides the rule for named fields.
-    """
-
-    __slots__ = ("delta", "item_labels", "rules", "values")
-
-    def __init__(
-        self, delta: bool, rules: Mapping[str, FieldRule] | None, item_labels: bool = False
-    ) -> None:
-        self.values: dict[str, Any] = {}
-        self.delta = delta
-        self.rules = rules
-        self.item_labels = item_labels  # inside a merged list item: labels keep the first value
-
-    def add(self, key: str, value: Any) -> None:
-        if value is None:
-            return
-        if not value and _is_list(value) and key in self.values:
-            return  # an empty list adds nothing: it never replaces what arrived before it
-        rule = self.rules.get(key) if self.rules else None
-        if rule is None:
-            if not self.delta:
-                rule = "last"
-            elif type(value) is str:
-                if key in LABELS:
-                    rule = "first" if self.item_labels else "last"
-                else:
-                    rule = "concat"
-            elif _is_list(value):
-                rule = "merge" if _indexed_objects(value) else "extend"
-            else:
-                rule = "first" if self.item_labels else "last"
-        values = self.values
-        old = values.get(key)
-        if rule == "concat" and type(value) is str:
-            if type(old) is _Concat:
-                old.parts.append(value)
-            else:
-                values[key] = _Concat(value)
-        elif rule == "merge" and _is_list(value):
-            if type(old) is not _Indexed:
-                old = values[key] = _Indexed()
-            old.add(value)
-        elif rule == "extend" and _is_list(value):
-            if type(old) is not _Extend:
-                old = values[key] = _Extend()
-            old.items.extend(_plain(value))
-        elif rule == "first":
-            if _unset(old):
-                values[key] = value
-        else:
-            values[key] = value  # converted to plain data when built, not on every chunk
-
-    def compact(self) -> None:
-        for value in self.values.values():
-            if type(value) is _Concat:
-                _compact(value.parts)
-
-    def merge(self, other: _Extras) -> None:
-        """Fold ``other``'s values in as if they had arrived after ours (partial folds)."""
-        values = self.values
-        for key, theirs in other.values.items():
-            ours = values.get(key)
-            if ours is not None and _empty_list(theirs):
-                continue  # as add(): an empty list replaces nothing
-            kind = type(theirs)
-            if kind is _Concat:
-                if type(ours) is _Concat:
-                    _extend_fragments(ours.parts, theirs.parts)
-                else:
-                    values[key] = copy.deepcopy(theirs)
-            elif kind is _Indexed:
-                if type(ours) is _Indexed:
-                    ours.merge(theirs)
-                else:
-                    values[key] = copy.deepcopy(theirs)
-            elif kind is _Extend:
-                if type(ours) is _Extend:
-                    ours.items.extend(copy.deepcopy(theirs.items))
-                else:
-                    values[key] = copy.deepcopy(theirs)
-            elif self._keeps_first(key, theirs):
-                if _unset(ours):
-                    values[key] = theirs
-            else:
-                values[key] = theirs
-
-    def _keeps_first(self, key: str, value: Any) -> bool:
-        """Whether a plain value stored under ``key`` follows the first-value rule."""
-        rule = self.rules.get(key) if self.rules else None
-        if rule is not None:
-            return rule == "first"
-        return self.delta and self.item_labels
-
-    def build(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in self.values.items():
-            kind = type(value)
-            if kind is _Concat:
-                out[key] = _join(value.parts)
-            elif kind is _Indexed:
-                out[key] = value.build()
-            elif kind is _Extend:
-                out[key] = list(value.items)
-            else:
-                out[key] = _plain(value)
-        return out
-
-
-def _unset(value: Any) -> bool:
-    """Whether a first-value slot may still take a value: nothing, ``""`` or ``[]`` so far."""
-    return value is None or value == "" or (_is_list(value) and not value)
-
-
-def _empty_list(value: Any) -> bool:
-    """Whether a stored extra holds an empty list (which adds nothing when merged after)."""
-    kind = type(value)
-    if kind is _Extend:
-        return not value.items
-    if kind is _Indexed:
-        return not value.items
-    return _is_list(value) and not value
-
-
-def _indexed_objects(values: list[Any] | tuple[Any, ...]) -> bool:
-    first = values[0] if values else None
-    if type(first) is dict:
-        return "index" in first
-    return (
-        first is not None
-        and not isinstance(first, (str, int, float, list, tuple))
-        and (getattr(first, "index", None) is not None)
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# per-choice state
-
-
-class _Call:
-    """One tool call being assembled."""
-
-    __slots__ = ("args", "extra", "fn_extra", "has_fn", "id", "index", "name", "seq", "type")
-
-    def __init__(self, index: int | None, seq: int, rules: Mapping[str, FieldRule] | None) -> None:
-        self.index = index
-        self.seq = seq
-        self.id: str | None = None
-        self.type: str | None = None
-        self.name: str | None = None
-        self.args: list[Any] = []
-        self.extra = _Extras(True, rules, item_labels=True)
-        self.fn_extra = _Extras(True, rules, item_labels=True)
-        self.has_fn = False
-
-
-class _Audio:
-    __slots__ = ("data", "expires_at", "extra", "id", "transcript")
-
-    def __init__(self, rules: Mapping[str, FieldRule] | None) -> None:
-        self.id: str | None = None
-        self.data: list[Any] = []
-        self.transcript: list[Any] = []
-        self.expires_at: int | None = None
-        self.extra = _Extras(True, rules)
-
-
-class _Choice:
-    """Everything folded so far for one choice index."""
-
-    __slots__ = (
-        "annotations",
-        "audio",
-        "by_id",
-        "by_index",
-        "call_log",
-        "calls",
-        "content",
-        "delta_extra",
-        "extra",
-        "fc_args",
-        "fc_extra",
-        "fc_name",
-        "finish_reason",
-        "index",
-        "lp_content",
-        "lp_extra",
-        "lp_refusal",
-        "lp_seen",
-        "parts",
-        "refusal",
-        "role",
-        "text_lp",
-    )
-
-    def __init__(self, index: int, rules: Mapping[str, FieldRule] | None) -> None:
-        self.index = index
-        self.role: str | None = None
-        self.content: list[Any] = []
-        self.refusal: list[Any] = []
-        self.calls: list[_Call] = []
-        self.by_index: dict[int | None, _Call] = {}
-        self.by_id: dict[str, _Call] = {}
-        self.call_log: list[tuple[Any, ...]] | None = None  # segment folds: fragments to route
-        self.fc_name: str | None = None
-        self.fc_args: list[Any] | None = None  # None: no function_call fragment arrived
-        self.fc_extra: _Extras | None = None
-        self.audio: _Audio | None = None
-        self.annotations: list[Any] | None = None
-        self.parts: list[dict[str, Any]] | None = None  # content sent as typed parts, merged
-        self.lp_seen = False
-        self.lp_content: list[Any] | None = None
-        self.lp_refusal: list[Any] | None = None
-        self.lp_extra: _Extras | None = None
-        self.text_lp: dict[str, list[Any]] | None = None  # legacy completions: parallel lists
-        self.finish_reason: str | None = None
-        self.extra = _Extras(False, rules)
-        self.delta_extra = _Extras(True, rules)
-
-    def compact(self) -> None:
-        _compact(self.content)
-        _compact(self.refusal)
-        for call in self.calls:
-            _compact(call.args)
-        self.delta_extra.compact()
-        if self.audio is not None:
-            _compact(self.audio.data)
-            _compact(self.audio.transcript)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -761,6 +255,7 @@ def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
 
 
 _NUMBER_TYPES: Final = (float, int)
+_TEXT_CHOICE: Final = "text"  # the first item of a legacy choice's checked tuple
 
 
 def _token_entries_slow(value: list[Any], path: str) -> list[Any]:
@@ -917,7 +412,7 @@ class Accumulator:
         keep_obfuscation: bool = False,
     ) -> None:
         self._count = 0
-        self._choices: dict[int, _Choice] = {}
+        self._choices: dict[int, Choice] = {}
         self._id: str | None = None
         self._created: int | None = None
         self._model: str | None = None
@@ -932,7 +427,7 @@ class Accumulator:
                 "pass keep_obfuscation=True to keep it (and fold it by this rule)"
             )
         self._keep_padding = keep_obfuscation
-        self._extra = _Extras(False, self._rules)
+        self._extra = Extras(False, self._rules)
         self._kind: Literal["chat", "text"] | None = None
         self._final: m.ChatCompletion | m.TextCompletion | None = None
         self._error: StreamError | None = None
@@ -957,6 +452,20 @@ class Accumulator:
         if not self._choices:
             return False
         return all(c.finish_reason is not None for c in self._choices.values())
+
+    def choice_states(self) -> Mapping[int, ChoiceView]:
+        """Each choice's state by index, read-only (see ``_view``): the live state, not a copy."""
+        return types.MappingProxyType(self._choices)
+
+    @property
+    def usage_data(self) -> dict[str, Any] | None:
+        """The usage folded so far as plain data (``x_groq.usage`` when no usage came), or None."""
+        return self._usage if self._usage is not None else self._alt_usage
+
+    def mark_segment(self) -> None:
+        """Fold a segment of a stream (see :class:`PartialFold`): tool-call routing, which needs
+        the calls of earlier segments, waits for the merge. Call before the first chunk."""
+        self._segment = True
 
     def __repr__(self) -> str:
         return (
@@ -1139,12 +648,16 @@ class Accumulator:
             if type(choices) is not list and not _is_list(choices):
                 _fail("choices", "a list", choices)
             if len(choices) == 1:
-                self._choice(choices[0], 0, False)
+                checked = self._check_choice(choices[0], 0, True)
+                if checked is not None:
+                    self._write_choice(checked)
             else:  # check all before writing any, so a bad chunk is not applied at all
                 for i, choice in enumerate(choices):
-                    self._choice(choice, i, True)
-                for i, choice in enumerate(choices):
-                    self._choice(choice, i, False)
+                    self._check_choice(choice, i, False)
+                for i, choice in enumerate(choices):  # (checked again: a write may set the kind)
+                    checked = self._check_choice(choice, i, False)
+                    assert checked is not None  # no fast path: it would write
+                    self._write_choice(checked)
 
         # -- the chunk is good: write the top level ------------------------------------------
         if fingerprint is not None:
@@ -1155,7 +668,7 @@ class Accumulator:
             self._usage = usage
         if padding is not None and self._keep_padding:  # else dropped: not part of the completion
             if self._rules is None:
-                self._extra.values["obfuscation"] = padding
+                self._extra.set_last("obfuscation", padding)
             else:
                 self._extra.add("obfuscation", padding)
         elif unusual:
@@ -1163,7 +676,7 @@ class Accumulator:
                 self._alt_usage = alt_usage
             extra = self._extra
             for key, value in chunk.items():
-                if key not in _CHUNK_KNOWN and value is not None and key != "error":
+                if key not in CHUNK_KNOWN and value is not None and key != "error":
                     if key != "obfuscation" or self._keep_padding:
                         extra.add(key, value)
         if self._pending is not None:
@@ -1192,8 +705,10 @@ class Accumulator:
             self._model or model or None,
         )
 
-    def _choice(self, choice: Any, ci: int, check_only: bool) -> None:
-        """Check one choice, then (unless ``check_only``) fold it into its state."""
+    def _check_choice(self, choice: Any, ci: int, fast: bool) -> tuple[Any, ...] | None:
+        """The check step of one choice: read and check every field, write nothing, and return
+        what ``_write_choice`` writes; None when the ``fast`` path folded the commonest choice
+        (one text or arguments fragment, checked, to a choice there is) at once."""
         if type(choice) is not dict:
             choice = _sdk_fields(choice) or _as_mapping(choice, "choices[{}]", ci)
         index = choice.get("index", 0)
@@ -1210,11 +725,9 @@ class Accumulator:
             if self._kind == "text" or (
                 self._kind is None and "delta" not in choice and "text" in choice
             ):
-                self._text_choice(choice, ci, index, check_only)
-                return
+                return self._check_text_choice(choice, ci, index)
         elif self._kind == "text":
-            self._text_choice(choice, ci, index, check_only)
-            return
+            return self._check_text_choice(choice, ci, index)
         finish = choice.get("finish_reason")
         if finish is not None and type(finish) is not str:
             finish = _opt_str(finish, f"choices[{ci}].finish_reason")
@@ -1222,7 +735,7 @@ class Accumulator:
         if type(delta) is not dict and delta is not None:
             delta = _sdk_fields(delta) or _as_mapping(delta, "choices[{}].delta", ci)
         logprobs = choice.get("logprobs")
-        choice_extra = not _CHOICE_KNOWN.issuperset(choice)
+        choice_extra = not CHOICE_KNOWN.issuperset(choice)
 
         if (
             type(delta) is dict
@@ -1230,30 +743,30 @@ class Accumulator:
                 len(delta) == 1
                 # SDK objects (and some servers) write every field, the unused ones as null
                 or (
-                    _DELTA_KNOWN.issuperset(delta)
+                    DELTA_KNOWN.issuperset(delta)
                     and [*delta.values()].count(None) == len(delta) - 1
                 )
             )
             and state is not None
             and logprobs is None
             and not choice_extra
-            and not check_only
+            and fast
         ):
             # The common chunk: one text fragment, or one tool-call fragment.
             content = delta.get("content")
             if type(content) is str:
-                if content:
+                if content:  # Choice.add_text inlined: a call per chunk costs ~5% of the fold
                     state.content.append(content)
                 if finish:
-                    state.finish_reason = finish
-                return
+                    state.set_finish_reason(finish)
+                return None
             tool_calls = delta.get("tool_calls")
             if tool_calls is not None:
                 if not self._argument_fragment(state, tool_calls):
                     self._fold_tool_calls(state, self._check_tool_calls(tool_calls, ci))
                 if finish:
-                    state.finish_reason = finish
-                return
+                    state.set_finish_reason(finish)
+                return None
 
         if type(delta) is not dict and delta is not None:
             delta = _as_mapping(delta, f"choices[{ci}].delta")
@@ -1273,6 +786,24 @@ class Accumulator:
         if delta:
             content = delta.get("content")
             text_only = len(delta) == 1 and type(content) is str
+            if (
+                text_only
+                and fast
+                and state is not None
+                and not choice_extra
+                and logprobs is not None
+                and LOGPROBS_KNOWN.issuperset(logprobs)
+            ):  # the common logprobs chunk: a text and its entries, written at once
+                if content:
+                    state.content.append(content)  # Choice.add_text inlined, as above
+                held = state.lp_content
+                if held is not None and lp_content is not None and lp_refusal is None:
+                    held.extend(lp_content)  # Choice.extend_logprobs inlined, as above
+                else:
+                    state.extend_logprobs(lp_content, lp_refusal)
+                if finish:
+                    state.set_finish_reason(finish)
+                return None
         if delta and not text_only:
             parts = None
             if content is not None and type(content) is not str:
@@ -1301,70 +832,91 @@ class Accumulator:
                     _fail(f"choices[{ci}].delta.annotations", "a list", annotations)
                 for i, note in enumerate(annotations):
                     _mapping_or_none(note, f"choices[{ci}].delta.annotations[{i}]")
-        if check_only:
-            return
+        return (
+            index,
+            choice if choice_extra else None,
+            delta if delta and not text_only else None,
+            content,
+            parts,
+            role,
+            refusal,
+            tool_calls,
+            fcall,
+            audio,
+            annotations,
+            logprobs,
+            lp_content,
+            lp_refusal,
+            finish,
+        )
 
-        # -- everything is checked: write ------------------------------------------------------
+    def _write_choice(self, checked: tuple[Any, ...]) -> None:
+        """The write step of one choice: what ``_check_choice`` checked, to the rule methods of
+        its state (see ``_rules``)."""
+        if checked[0] is _TEXT_CHOICE:
+            self._write_text_choice(*checked[1:])
+            return
+        (
+            index,
+            choice,
+            delta,
+            content,
+            parts,
+            role,
+            refusal,
+            tool_calls,
+            fcall,
+            audio,
+            annotations,
+            logprobs,
+            lp_content,
+            lp_refusal,
+            finish,
+        ) = checked
+        state = self._choices.get(index)
         if state is None:
             self._kind = "chat"
-            state = self._choices[index] = _Choice(index, self._rules)
-        if text_only:
-            if content:
-                state.content.append(content)
-        elif delta:
-            if content:
-                state.content.append(content)
+            state = self._choices[index] = Choice(index, self._rules)
+        if content:
+            state.add_text(content)
+        if delta is not None:  # more than a text: every field
             if parts:
-                if state.parts is None:
-                    state.parts = []
-                _merge_parts(state.parts, parts)
-            if role and state.role is None:
-                state.role = role
+                state.add_parts(parts)
+            if role:
+                state.set_role(role)
             if refusal:
-                state.refusal.append(refusal)
+                state.add_refusal(refusal)
             if tool_calls:
                 self._fold_tool_calls(state, tool_calls)
             if fcall is not None:
-                self._fold_function(state, fcall)
+                state.add_function(fcall)
             if audio is not None:
-                self._fold_audio(state, audio)
+                state.add_audio(audio)
             if annotations:
-                if state.annotations is None:
-                    state.annotations = []
-                state.annotations.extend(_plain(annotations))
-            if not _DELTA_KNOWN.issuperset(delta):
+                state.extend_annotations(_plain(annotations))
+            if not DELTA_KNOWN.issuperset(delta):
                 extra = state.delta_extra
                 for key, value in delta.items():
-                    if key not in _DELTA_KNOWN and value is not None:
+                    if key not in DELTA_KNOWN and value is not None:
                         extra.add(key, value)
         if logprobs is not None:
-            state.lp_seen = True
-            if lp_content is not None:
-                if state.lp_content is None:
-                    state.lp_content = []
-                state.lp_content.extend(lp_content)
-            if lp_refusal is not None:
-                if state.lp_refusal is None:
-                    state.lp_refusal = []
-                state.lp_refusal.extend(lp_refusal)
+            state.extend_logprobs(lp_content, lp_refusal)
             if len(logprobs) != 2 - [lp_content, lp_refusal].count(None) and (
-                not _LOGPROBS_KNOWN.issuperset(logprobs)
+                not LOGPROBS_KNOWN.issuperset(logprobs)
             ):
-                if state.lp_extra is None:
-                    state.lp_extra = _Extras(False, self._rules)
                 for key, value in logprobs.items():
-                    if key not in _LOGPROBS_KNOWN:
-                        state.lp_extra.add(key, value)
+                    if key not in LOGPROBS_KNOWN:
+                        state.add_lp_extra(key, value)
         if finish:
-            state.finish_reason = finish
-        if choice_extra:
+            state.set_finish_reason(finish)
+        if choice is not None:  # unknown keys
             for key, value in choice.items():
-                if key not in _CHOICE_KNOWN and value is not None:
+                if key not in CHOICE_KNOWN and value is not None:
                     state.extra.add(key, value)
 
     # tool calls ---------------------------------------------------------------------------------
 
-    def _argument_fragment(self, state: _Choice, tool_calls: Any) -> bool:
+    def _argument_fragment(self, state: Choice, tool_calls: Any) -> bool:
         """Fold the commonest tool-call delta, ``[{"index": i, "function": {"arguments": s}}]``
         for a call already at index ``i``, and return True; False for anything else.
 
@@ -1399,6 +951,7 @@ class Accumulator:
         call = state.by_index.get(index)
         if type(args) is not str or call is None:
             return False
+        # Call.add inlined for this fragment (a call per chunk costs ~5% of the fold here)
         if args:
             call.args.append(args)
         call.has_fn = True
@@ -1429,7 +982,7 @@ class Accumulator:
             # dict no longer than their count has none (the set check runs only otherwise).
             call_extra = None
             if len(frag) != 4 - [index, call_id, kind, fn].count(None):
-                call_extra = [(k, v) for k, v in frag.items() if k not in _CALL_KNOWN]
+                call_extra = [(k, v) for k, v in frag.items() if k not in CALL_KNOWN]
             name = args = fn_extra = None
             if fn is not None:
                 if type(fn) is not dict:
@@ -1441,7 +994,7 @@ class Accumulator:
                 ):
                     self._check_function(fn, ci, "tool_calls", i)  # raises, naming the field
                 if len(fn) != 2 - [name, args].count(None):
-                    fn_extra = [(k, v) for k, v in fn.items() if k not in _FUNCTION_KNOWN]
+                    fn_extra = [(k, v) for k, v in fn.items() if k not in FUNCTION_KNOWN]
                     if not call_id:
                         # older llama.cpp put the call's id inside function
                         fn_id = fn.get("id")
@@ -1470,76 +1023,14 @@ class Accumulator:
             _opt_str(fn.get("arguments"), f"{path}.arguments")
         return fn
 
-    def _fold_tool_calls(self, state: _Choice, fragments: list[tuple[Any, ...]]) -> None:
-        # Routing (covers OpenAI, TGI, llama.cpp, Ollama, Gemini): a fragment with an id not seen
-        # before starts a new call, unless the call at its index has no id yet (then it takes
-        # the id); a fragment with a known id continues that call; one without an id continues
-        # the call at its index, or the most recent call when it has no index either.
+    def _fold_tool_calls(self, state: Choice, fragments: list[tuple[Any, ...]]) -> None:
+        """Checked tool-call fragments, each to the call it is routed to (``Choice.call_for``);
+        a segment fold keeps them in order instead, to route when the partials are merged (the
+        routing needs the calls of earlier segments: see ``PartialFold``)."""
         if self._segment:
-            # Routing needs the calls of earlier segments: keep the checked fragments in order
-            # and route them when the partial folds are merged (see PartialFold).
-            if state.call_log is None:
-                state.call_log = []
-            state.call_log.extend(fragments)
-            return
-        for index, call_id, kind, name, args, has_fn, fn_extra, call_extra in fragments:
-            call = None
-            if call_id:
-                call = state.by_id.get(call_id)
-                if call is None:
-                    current = state.by_index.get(index) if index is not None else None
-                    if current is not None and current.id is None:
-                        call = current
-                    else:
-                        call = self._new_call(state, index)
-                    call.id = call_id
-                    state.by_id[call_id] = call
-            elif index is not None:
-                call = state.by_index.get(index)
-                if call is None:
-                    call = self._new_call(state, index)
-            elif state.calls:
-                call = state.calls[-1]
-            else:
-                call = self._new_call(state, None)
-            if kind and call.type is None:
-                call.type = kind
-            if has_fn:
-                call.has_fn = True
-                if name and call.name is None:
-                    call.name = name
-                if args:
-                    call.args.append(args)
-                if fn_extra:
-                    for key, value in fn_extra:
-                        if value is not None and not (key == "id" and value == call.id):
-                            call.fn_extra.add(key, value)
-            if call_extra:
-                for key, value in call_extra:
-                    if value is not None:
-                        call.extra.add(key, value)
-
-    def _new_call(self, state: _Choice, index: int | None) -> _Call:
-        call = _Call(index, len(state.calls), self._rules)
-        state.calls.append(call)
-        state.by_index[index] = call
-        return call
-
-    def _fold_function(self, state: _Choice, fn: dict[str, Any]) -> None:
-        name = fn.get("name")
-        if name and state.fc_name is None:
-            state.fc_name = name
-        if state.fc_args is None:
-            state.fc_args = []
-        args = fn.get("arguments")
-        if args:
-            state.fc_args.append(args)
-        if len(fn) > 2 or not fn.keys() <= _FUNCTION_KNOWN:
-            if state.fc_extra is None:
-                state.fc_extra = _Extras(True, self._rules, item_labels=True)
-            for key, value in fn.items():
-                if key not in _FUNCTION_KNOWN:
-                    state.fc_extra.add(key, value)
+            state.log_calls(fragments)
+        else:
+            state.add_calls(fragments)
 
     # audio --------------------------------------------------------------------------------------
 
@@ -1552,29 +1043,10 @@ class Accumulator:
         _opt_int(audio.get("expires_at"), f"{path}.expires_at")
         return audio
 
-    def _fold_audio(self, state: _Choice, audio: dict[str, Any]) -> None:
-        st = state.audio
-        if st is None:
-            st = state.audio = _Audio(self._rules)
-        aid = audio.get("id")
-        if aid and st.id is None:
-            st.id = aid
-        data = audio.get("data")
-        if data:
-            st.data.append(data)
-        transcript = audio.get("transcript")
-        if transcript:
-            st.transcript.append(transcript)
-        expires = audio.get("expires_at")
-        if expires is not None:
-            st.expires_at = expires
-        for key, value in audio.items():
-            if key not in _AUDIO_KNOWN:
-                st.extra.add(key, value)
-
     # legacy text completions --------------------------------------------------------------------
 
-    def _text_choice(self, choice: dict[str, Any], ci: int, index: int, check_only: bool) -> None:
+    def _check_text_choice(self, choice: dict[str, Any], ci: int, index: int) -> tuple[Any, ...]:
+        """The check step of a legacy completion's choice (see ``_check_choice``)."""
         finish = choice.get("finish_reason")
         if finish is not None and type(finish) is not str:
             finish = _opt_str(finish, f"choices[{ci}].finish_reason")
@@ -1586,7 +1058,7 @@ class Accumulator:
         if logprobs is not None:
             if type(logprobs) is not dict:
                 logprobs = _as_mapping(logprobs, f"choices[{ci}].logprobs")
-            for name in _TEXT_LOGPROB_LISTS:
+            for name in TEXT_LOGPROB_LISTS:
                 value = logprobs.get(name)
                 if value is None:
                     continue
@@ -1594,29 +1066,33 @@ class Accumulator:
                     _fail(f"choices[{ci}].logprobs.{name}", "a list", value)
                 lists[name] = _plain(value)
             _check_text_logprobs(lists, f"choices[{ci}].logprobs")
-        if check_only:
-            return
+        return _TEXT_CHOICE, index, text, logprobs, lists, finish, choice
+
+    def _write_text_choice(
+        self,
+        index: int,
+        text: str | None,
+        logprobs: dict[str, Any] | None,
+        lists: dict[str, list[Any]],
+        finish: str | None,
+        choice: dict[str, Any],
+    ) -> None:
+        """The write step of a legacy completion's choice."""
         self._kind = "text"
         state = self._choices.get(index)
         if state is None:
-            state = self._choices[index] = _Choice(index, self._rules)
+            state = self._choices[index] = Choice(index, self._rules)
         if text:
-            state.content.append(text)
+            state.add_text(text)
         if logprobs is not None:
-            state.lp_seen = True
-            if state.text_lp is None:
-                state.text_lp = {}
-            for name, values in lists.items():
-                state.text_lp.setdefault(name, []).extend(values)
+            state.extend_text_logprobs(lists)
             for key, value in logprobs.items():
-                if key not in _TEXT_LOGPROB_LISTS:
-                    if state.lp_extra is None:
-                        state.lp_extra = _Extras(False, self._rules)
-                    state.lp_extra.add(key, value)
+                if key not in TEXT_LOGPROB_LISTS:
+                    state.add_lp_extra(key, value)
         if finish:
-            state.finish_reason = finish
+            state.set_finish_reason(finish)
         for key, value in choice.items():
-            if key not in _TEXT_CHOICE_KNOWN and value is not None:
+            if key not in TEXT_CHOICE_KNOWN and value is not None:
                 state.extra.add(key, value)
 
     # errors -------------------------------------------------------------------------------------
@@ -1649,7 +1125,7 @@ class Accumulator:
                     id=self._id,
                     created=self._created,
                     model=self._model,
-                    choices=tuple(self._build_text_choice(c) for c in states),
+                    choices=tuple(c.build_text() for c in states),
                     usage=usage_obj,
                     system_fingerprint=self._fingerprint,
                     extra=extra,
@@ -1658,7 +1134,7 @@ class Accumulator:
                 id=self._id,
                 created=self._created,
                 model=self._model,
-                choices=tuple(self._build_choice(c) for c in states),
+                choices=tuple(c.build(self._normalize) for c in states),
                 usage=usage_obj,
                 service_tier=self._tier,
                 system_fingerprint=self._fingerprint,
@@ -1666,85 +1142,6 @@ class Accumulator:
             )
         except Exception as exc:  # pragma: no cover - every input is checked before it is folded
             raise StreamfoldError(f"internal error while building the completion: {exc!r}") from exc
-
-    def _build_choice(self, st: _Choice) -> m.Choice:
-        content = _join(st.content) or None
-        refusal = _join(st.refusal) or None
-        tool_calls = None
-        if st.calls:
-            calls = st.calls
-            if all(c.index is not None for c in calls):
-                calls = sorted(calls, key=lambda c: (c.index, c.seq))
-            tool_calls = tuple(_build_call(c) for c in calls)
-        function_call = None
-        if st.fc_args is not None:
-            function_call = m.FunctionCall(
-                name=st.fc_name or "",
-                arguments=_join(st.fc_args),
-                extra=st.fc_extra.build() if st.fc_extra is not None else {},
-            )
-        audio = None
-        if st.audio is not None:
-            a = st.audio
-            audio = m.ChatCompletionAudio(
-                id=a.id,
-                data=_join(a.data),
-                expires_at=a.expires_at,
-                transcript=_join(a.transcript),
-                extra=a.extra.build(),
-            )
-        annotations: tuple[m.Annotation, ...] = ()
-        if st.annotations:
-            annotations = converter.structure(st.annotations, tuple[m.Annotation, ...])
-        message = m.ChatCompletionMessage(
-            role=st.role or "assistant",
-            content=content,
-            refusal=refusal,
-            annotations=annotations,
-            tool_calls=tool_calls,
-            function_call=function_call,
-            audio=audio,
-            extra=self._message_extra(st),
-        )
-        logprobs = None
-        if st.lp_seen:
-            logprobs = m.ChoiceLogprobs(
-                content=_token_logprobs(st.lp_content),
-                refusal=_token_logprobs(st.lp_refusal),
-                extra=st.lp_extra.build() if st.lp_extra is not None else {},
-            )
-        finish = st.finish_reason
-        if self._normalize and finish == "stop" and tool_calls:
-            finish = "tool_calls"
-        return m.Choice(
-            index=st.index,
-            message=message,
-            logprobs=logprobs,
-            finish_reason=finish,
-            extra=st.extra.build(),
-        )
-
-    def _message_extra(self, st: _Choice) -> dict[str, Any]:
-        extra = st.delta_extra.build()
-        if st.parts is not None:
-            extra[CONTENT_PARTS] = [_build_part(p) for p in st.parts]
-        return extra
-
-    def _build_text_choice(self, st: _Choice) -> m.TextChoice:
-        logprobs = None
-        if st.lp_seen:
-            lists = st.text_lp or {}
-            logprobs = converter.structure(
-                {**(st.lp_extra.build() if st.lp_extra is not None else {}), **lists},
-                m.TextLogprobs,
-            )
-        return m.TextChoice(
-            index=st.index,
-            text=_join(st.content),
-            logprobs=logprobs,
-            finish_reason=st.finish_reason,
-            extra=st.extra.build(),
-        )
 
     # -- variants of a folded chunk ---------------------------------------------------------------
     # (a block of its own, for the SSE decoder's fast path in _sse.py; add() does not use it)
@@ -1762,14 +1159,16 @@ class Accumulator:
     #   field with a field rule);
     # * the common choice (fragments only: text, a tool call's arguments, logprob lists, unknown
     #   string keys; everything else null or a role already set, so that folding it again changes
-    #   nothing) sends each leaf where ``_choice`` puts it: a non-empty text appended to its
-    #   fragment list, logprob lists checked by ``_token_entries`` and extended, unknown keys to
-    #   ``_Extras.add``, arguments through ``_fold_tool_calls`` (then straight to the list the
-    #   routing chose, seen to grow, for as long as no call is added);
-    # * any other choice goes through ``_choice``, copied from the template's with the new leaves.
+    #   nothing) sends each leaf to the batch form of its rule (``_rules``): texts to
+    #   ``Choice.extend_text`` / ``extend_refusal``, logprob lists checked by ``_token_entries``
+    #   to ``Choice.extend_logprobs``, unknown keys to ``Extras.add``, arguments through
+    #   ``_fold_tool_calls`` (then straight to ``Call.extend_arguments`` of the call the routing
+    #   chose, seen to grow, for as long as no call is added);
+    # * any other choice goes through ``_check_choice`` and ``_write_choice``, copied from the
+    #   template's with the new leaves.
     #
-    # The appends and extends are the writes restated from ``_choice``;
-    # tests/test_sse_fast.py checks the whole against add() on random chunks and envelopes.
+    # No write is restated here: every one is a rule method's; tests/test_sse_fast.py checks the
+    # whole against add() on random chunks and envelopes.
 
     def variant(self, chunk: dict[str, Any]) -> ChunkVariant | None:
         """A template for folding chunks that repeat ``chunk`` but for some leaves, or ``None``.
@@ -1814,7 +1213,7 @@ class Accumulator:
                     targets.append(target)
             elif key in rules:
                 return None
-            elif type(value) is str and key not in _CHUNK_KNOWN:  # obfuscation and the like
+            elif type(value) is str and key not in CHUNK_KNOWN:  # obfuscation and the like
                 paths.append((key,))
                 kinds.append(_CALL)
                 if key == "obfuscation" and not self._keep_padding:
@@ -1881,8 +1280,8 @@ class Accumulator:
                 and (variant.guard is None or len(variant.guard) == variant.guard_len)
             ):  # the commonest: one text fragment, to a list known (choices may interleave)
                 text = values[i]
-                if text:  # as _choice: an empty fragment adds nothing
-                    parts.append(text)
+                if text:  # an empty fragment adds nothing
+                    parts((text,))
                 i += 1
                 done += 1
                 continue
@@ -1935,7 +1334,7 @@ class Accumulator:
         if variants[0].extend is None:
             return False
         first = variants[0].top
-        targets: dict[ChunkVariant, list[Any]] = {}
+        targets: dict[ChunkVariant, Callable[[Iterable[Any]], None]] = {}
         for variant in set(variants):
             parts = variant.extend
             if (
@@ -1946,8 +1345,8 @@ class Accumulator:
             ):
                 return False
             targets[variant] = parts
-        if len({id(parts) for parts in targets.values()}) != len(targets):
-            return False  # two templates, one list: their order matters
+        if len(set(targets.values())) != len(targets):
+            return False  # two templates, one list (equal bound writers): their order matters
         if top is not first:  # another top level was folded last: this one again
             self._apply(first)
         turns = len(targets)
@@ -1959,12 +1358,12 @@ class Accumulator:
             )
         )
         if cyclic:
-            for k in range(turns):  # as _choice: non-empty fragments appended
-                targets[variants[k]].extend(filter(None, values[k::turns]))
+            for k in range(turns):  # each template's fragments, in a batch
+                targets[variants[k]](values[k::turns])
             return True
         for variant, parts in targets.items():
             mine = map(operator.is_, variants, itertools.repeat(variant))
-            parts.extend(filter(None, itertools.compress(values, mine)))
+            parts(itertools.compress(values, mine))
         return True
 
     def _fold_columns(
@@ -1997,10 +1396,10 @@ class Accumulator:
             for slot in variant.lists:
                 checked[slot] = list(itertools.chain.from_iterable(checked[slot][:count]))
         for slot, (kind, target) in enumerate(zip(variant.kinds, variant.targets, strict=True)):
-            if kind == _TEXT:  # as _choice: non-empty fragments appended
-                target.extend(filter(None, values[start + slot : stop : width]))
-            elif kind == _LIST:  # as _choice: the checked entries extend the list
-                target.extend(checked[slot])
+            if kind == _TEXT:  # the fragments, in a batch
+                target(values[start + slot : stop : width])
+            elif kind == _LIST:  # the checked entries, in a batch
+                target(checked[slot])
             elif variant.route is None:  # each through the rule's own code
                 for value in values[start + slot : stop : width]:
                     target(value)
@@ -2023,10 +1422,10 @@ class Accumulator:
             if len(calls) == len(sizes):
                 grown = [c for c, n in zip(calls, sizes, strict=True) if len(c.args) > n]
                 if len(grown) == 1:
-                    variant.extend = grown[0].args
+                    variant.extend = grown[0].extend_arguments
                     variant.guard = calls
                     variant.guard_len = len(calls)
-                    variant.extend.extend(filter(None, fragments[k + 1 :]))
+                    variant.extend(fragments[k + 1 :])
                     return
 
     def _fold_variant(self, variant: ChunkVariant, values: Sequence[Any]) -> bool:
@@ -2034,7 +1433,11 @@ class Accumulator:
         caller's part); False when ``add()`` folded it instead (a refused choice: it raises)."""
         leaves = [values[slot] for slot in variant.choice_slots]
         try:  # _choice checks everything before writing anything
-            self._choice(_with_leaves(variant.choice, variant.choice_paths, leaves), 0, False)
+            checked = self._check_choice(
+                _with_leaves(variant.choice, variant.choice_paths, leaves), 0, True
+            )
+            if checked is not None:
+                self._write_choice(checked)
         except _Invalid:
             self.add(variant.chunk_with(values))  # raises what add() raises for it
             return False
@@ -2043,7 +1446,7 @@ class Accumulator:
                 target(value)
         return True
 
-    def _fragments(self, choice: dict[str, Any], state: _Choice) -> list[Any] | None:
+    def _fragments(self, choice: dict[str, Any], state: Choice) -> list[Any] | None:
         """The common choice's leaves, in key order, each as (path, kind, target); ``None`` when
         anything else in the choice would write if folded again (it then goes through
         ``_choice``)."""
@@ -2058,9 +1461,14 @@ class Accumulator:
                     if entries is None:
                         continue
                     held = state.lp_content if name == "content" else state.lp_refusal
-                    if name not in _LOGPROBS_KNOWN or type(entries) is not list or held is None:
+                    if name not in LOGPROBS_KNOWN or type(entries) is not list or held is None:
                         return None
-                    out.append((("logprobs", name), _LIST, held))
+                    batch = (
+                        state.extend_logprobs
+                        if name == "content"
+                        else functools.partial(state.extend_logprobs, None)
+                    )
+                    out.append((("logprobs", name), _LIST, batch))
             elif key != "delta" or type(value) is not dict:
                 return None  # a finish_reason, unknown keys
             else:
@@ -2072,7 +1480,7 @@ class Accumulator:
                         out.append(leaf)
         return out
 
-    def _delta_leaf(self, key: str, value: Any, state: _Choice) -> Any:
+    def _delta_leaf(self, key: str, value: Any, state: Choice) -> Any:
         """A delta's leaf as (path in the choice, kind, target); None when folding it again
         changes nothing; False when it is not a leaf the common choice can have."""
         if value is None:
@@ -2082,17 +1490,18 @@ class Accumulator:
         if key == "content" or key == "refusal":
             if type(value) is not str:
                 return False
-            return ("delta", key), _TEXT, state.content if key == "content" else state.refusal
+            batch = state.extend_text if key == "content" else state.extend_refusal
+            return ("delta", key), _TEXT, batch
         if key == "tool_calls":
             sink = self._arguments_sink(value, state)
             return (
                 False if sink is None else (("delta", key, 0, "function", "arguments"), _CALL, sink)
             )
-        if key not in _DELTA_KNOWN and type(value) is str:
+        if key not in DELTA_KNOWN and type(value) is str:
             return ("delta", key), _CALL, functools.partial(state.delta_extra.add, key)
         return False
 
-    def _arguments_sink(self, calls: Any, state: _Choice) -> Callable[[Any], None] | None:
+    def _arguments_sink(self, calls: Any, state: Choice) -> Callable[[Any], None] | None:
         """A tool call's arguments fragment (one fragment with an index, no id, type or name),
         folded by ``_fold_tool_calls`` from what ``_check_tool_calls`` makes of it."""
         if type(calls) is not list or len(calls) != 1 or type(calls[0]) is not dict:
@@ -2100,12 +1509,12 @@ class Accumulator:
         frag: dict[str, Any] = calls[0]
         fn = frag.get("function")
         if (
-            not frag.keys() <= _CALL_KNOWN
+            not frag.keys() <= CALL_KNOWN
             or frag.get("id") is not None
             or frag.get("type") is not None
             or type(frag.get("index")) is not int
             or type(fn) is not dict
-            or not fn.keys() <= _FUNCTION_KNOWN
+            or not fn.keys() <= FUNCTION_KNOWN
             or fn.get("name") is not None
             or type(fn.get("arguments")) is not str
         ):
@@ -2174,12 +1583,13 @@ class ChunkVariant:
         self.choice: dict[str, Any] | None = None  # set when the choice goes through _choice
         self.choice_paths: tuple[tuple[Any, ...], ...] = ()
         self.choice_slots: tuple[int, ...] = ()
-        # one text leaf: the fragment list it is appended to, known for as long as ``guard``
-        # (the calls a tool call's arguments are routed by) keeps its length
-        self.extend: list[Any] | None = None
+        # one text leaf: the batch writer of the fragment list it goes to (``Choice.extend_text``
+        # and the like), known for as long as ``guard`` (the calls a tool call's arguments are
+        # routed by) keeps its length
+        self.extend: Callable[[Iterable[Any]], None] | None = None
         self.guard: list[Any] | None = None
         self.guard_len = 0
-        self.route: _Choice | None = None  # one arguments leaf: the choice whose calls to watch
+        self.route: Choice | None = None  # one arguments leaf: the choice whose calls to watch
 
     def chunk_with(self, values: Sequence[Any]) -> dict[str, Any]:
         """The full chunk with these leaves (what ``add()`` would have been given)."""
@@ -2188,9 +1598,9 @@ class ChunkVariant:
 
 
 # how a leaf of a ChunkVariant folds
-_TEXT: Final = 0  # a text fragment: appended to its list when not empty
-_LIST: Final = 1  # a logprob list: checked by _token_entries, extends its list
-_CALL: Final = 2  # through a callable of the fold (_Extras.add, _fold_tool_calls)
+_TEXT: Final = 0  # a text fragment: to Choice.extend_text (or extend_refusal)
+_LIST: Final = 1  # a logprob list: checked by _token_entries, to Choice.extend_logprobs
+_CALL: Final = 2  # through a callable of the fold (Extras.add, _fold_tool_calls)
 _CHOICE: Final = 3  # a string of a choice that goes through _choice
 _CHOICE_LIST: Final = 4  # a logprob list of a choice that goes through _choice
 
@@ -2217,7 +1627,7 @@ def _choice_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[An
         yield path, True
     elif type(value) is dict:
         for key, item in value.items():
-            if path == ("logprobs",) and type(item) is list and key in _LOGPROBS_KNOWN:
+            if path == ("logprobs",) and type(item) is list and key in LOGPROBS_KNOWN:
                 yield (*path, key), False
             else:
                 yield from _choice_leaves(item, (*path, key))
@@ -2242,19 +1652,6 @@ def _with_leaves(obj: Any, paths: Sequence[tuple[Any, ...]], values: Sequence[An
             node = child
         node[path[-1]] = value
     return root
-
-
-# -- content sent as a list of typed parts --------------------------------------------------------
-#
-# Mistral's Magistral streams
-# ``[{"type": "thinking", "thinking": [{"type": "text", "text": ...}]}]`` pieces before plain
-# string pieces; Databricks sends ``{"type": "reasoning", "summary": [...]}``.
-# Strings and text parts feed ``content``; every part is also kept, merged with the previous part
-# when both have the same type, on the message under ``CONTENT_PARTS``. The reasoning text of
-# thinking and reasoning parts is read back by ``ChatCompletionMessage.reasoning_text``.
-
-CONTENT_PARTS: Final = "content_parts"
-_NESTED_TEXT: Final = {"thinking": "thinking", "reasoning": "summary"}
 
 
 def _content_parts(value: Any, ci: int) -> tuple[str, list[dict[str, Any]]]:
@@ -2282,52 +1679,6 @@ def _content_parts(value: Any, ci: int) -> tuple[str, list[dict[str, Any]]]:
     return "".join(text), parts
 
 
-def _merge_parts(merged: list[dict[str, Any]], parts: list[dict[str, Any]]) -> None:
-    for part in parts:
-        kind = part.get("type")
-        last = merged[-1] if merged else None
-        if last is not None and last.get("type") == kind and kind == "text":
-            last["text"].append(part.get("text") or "")
-            continue
-        nested = _NESTED_TEXT.get(kind) if type(kind) is str else None
-        if last is not None and nested and last.get("type") == kind:
-            last[nested].extend(part.get(nested) or ())
-            continue
-        if kind == "text":
-            merged.append({**part, "text": [part.get("text") or ""]})
-        elif nested:
-            merged.append({**part, nested: list(part.get(nested) or ())})
-        else:
-            merged.append(dict(part))
-
-
-def _build_part(part: dict[str, Any]) -> dict[str, Any]:
-    kind = part.get("type")
-    if kind == "text":
-        return {**part, "text": "".join(part["text"])}
-    nested = _NESTED_TEXT.get(kind) if type(kind) is str else None
-    if nested:
-        # adjacent text items inside a thinking / reasoning part join into one
-        items: list[Any] = []
-        for item in part[nested]:
-            prev = items[-1] if items else None
-            if (
-                type(item) is dict
-                and type(prev) is dict
-                and item.get("type") == prev.get("type") == "text"
-                and set(item) <= {"type", "text"}
-                and set(prev) <= {"type", "text"}
-            ):
-                items[-1] = {
-                    "type": "text",
-                    "text": (prev.get("text") or "") + (item.get("text") or ""),
-                }
-            else:
-                items.append(item)
-        return {**part, nested: items}
-    return part
-
-
 def _check_text_logprobs(lists: dict[str, list[Any]], path: str) -> None:
     for i, token in enumerate(lists.get("tokens", ())):
         if type(token) is not str:
@@ -2345,23 +1696,6 @@ def _check_text_logprobs(lists: dict[str, list[Any]], path: str) -> None:
             _fail(f"{path}.top_logprobs[{i}]", "an object", top)
         for token, value in top.items():
             _check_number(value, f"{path}.top_logprobs[{i}].{token}")
-
-
-def _token_logprobs(entries: list[Any] | None) -> m.TokenLogprobs | None:
-    if entries is None:
-        return None
-    return m.TokenLogprobs(entries)  # built into TokenLogprob objects when first read
-
-
-def _build_call(call: _Call) -> m.ToolCall:
-    return m.ToolCall(
-        id=call.id,
-        type=call.type or "function",
-        function=m.FunctionCall(
-            name=call.name or "", arguments=_join(call.args), extra=call.fn_extra.build()
-        ),
-        extra=call.extra.build(),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2448,17 +1782,7 @@ class PartialFold:
         but finished with ``"stop"``, as ``Accumulator(normalize_finish_reason=True)`` does; a
         choice made here, when the completion is built (the segments fold the same either way).
         """
-        return self._resolved(normalize_finish_reason).completion(strict=strict)
-
-    def _resolved(self, normalize_finish_reason: bool) -> Accumulator:
-        """A fresh accumulator holding this partial's fold, to build its completion from."""
-        resolved = Accumulator(
-            field_rules=self._acc._rules,
-            normalize_finish_reason=normalize_finish_reason,
-            keep_obfuscation=self._acc._keep_padding,
-        )
-        _merge_into(resolved, self._acc)
-        return resolved
+        return resolved(self, normalize_finish_reason).completion(strict=strict)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PartialFold):
@@ -2471,6 +1795,18 @@ class PartialFold:
 
     def __repr__(self) -> str:
         return f"PartialFold([{self.start}, {self.end}), {self.chunks} chunks)"
+
+
+def resolved(partial: PartialFold, normalize_finish_reason: bool) -> Accumulator:
+    """A fresh accumulator holding ``partial``'s fold, to build its completion from."""
+    acc = partial._acc
+    out = Accumulator(
+        field_rules=acc._rules,
+        normalize_finish_reason=normalize_finish_reason,
+        keep_obfuscation=acc._keep_padding,
+    )
+    _merge_into(out, acc)
+    return out
 
 
 def merge_partials(partials: Iterable[PartialFold], *, gaps: bool = False) -> PartialFold:
@@ -2544,82 +1880,8 @@ def _merge_into(a: Accumulator, b: Accumulator) -> None:
     for index, theirs in b._choices.items():
         ours = a._choices.get(index)
         if ours is None:
-            ours = a._choices[index] = _Choice(index, a._rules)
-        _merge_choice(a, ours, theirs)
+            ours = a._choices[index] = Choice(index, a._rules)
+        ours.merge(theirs, a._segment)
     if a._error is None and b._error is not None:
         a._error = b._error
         a._closed = True
-
-
-def _extend_fragments(ours: list[Any], theirs: list[Any]) -> None:
-    if theirs and type(theirs[0]) is list:  # compacted blocks sit at [0]
-        ours.extend(theirs[0])
-        ours.extend(theirs[1:])
-    else:
-        ours.extend(theirs)
-
-
-def _merge_choice(acc: Accumulator, a: _Choice, b: _Choice) -> None:
-    a.role = a.role or b.role
-    _extend_fragments(a.content, b.content)
-    _extend_fragments(a.refusal, b.refusal)
-    _merge_calls(acc, a, b)
-    if b.fc_args is not None:
-        if a.fc_args is None:
-            a.fc_args = []
-        _extend_fragments(a.fc_args, b.fc_args)
-        a.fc_name = a.fc_name or b.fc_name
-        if b.fc_extra is not None:
-            if a.fc_extra is None:
-                a.fc_extra = _Extras(True, acc._rules, item_labels=True)
-            a.fc_extra.merge(b.fc_extra)
-    if b.audio is not None:
-        if a.audio is None:
-            a.audio = _Audio(acc._rules)
-        a.audio.id = a.audio.id or b.audio.id
-        _extend_fragments(a.audio.data, b.audio.data)
-        _extend_fragments(a.audio.transcript, b.audio.transcript)
-        if b.audio.expires_at is not None:
-            a.audio.expires_at = b.audio.expires_at
-        a.audio.extra.merge(b.audio.extra)
-    if b.annotations is not None:
-        a.annotations = [*(a.annotations or ()), *copy.deepcopy(b.annotations)]
-    if b.parts is not None:
-        if a.parts is None:
-            a.parts = []
-        for part in copy.deepcopy(b.parts):
-            kind = part.get("type")
-            last = a.parts[-1] if a.parts else None
-            nested = "text" if kind == "text" else _NESTED_TEXT.get(str(kind), "")
-            if last is not None and nested and last.get("type") == kind:
-                last[nested].extend(part[nested])
-            else:
-                a.parts.append(part)
-    a.lp_seen = a.lp_seen or b.lp_seen
-    if b.lp_content is not None:
-        a.lp_content = [*(a.lp_content or ()), *b.lp_content]
-    if b.lp_refusal is not None:
-        a.lp_refusal = [*(a.lp_refusal or ()), *b.lp_refusal]
-    if b.lp_extra is not None:
-        if a.lp_extra is None:
-            a.lp_extra = _Extras(False, acc._rules)
-        a.lp_extra.merge(b.lp_extra)
-    if b.text_lp is not None:
-        if a.text_lp is None:
-            a.text_lp = {}
-        for name, values in b.text_lp.items():
-            a.text_lp.setdefault(name, []).extend(values)
-    if b.finish_reason is not None:
-        a.finish_reason = b.finish_reason
-    a.extra.merge(b.extra)
-    a.delta_extra.merge(b.delta_extra)
-
-
-def _merge_calls(acc: Accumulator, a: _Choice, b: _Choice) -> None:
-    """Tool calls: a segment keeps its fragments; the fold they join routes them in order."""
-    if not b.call_log:
-        return
-    if acc._segment:
-        a.call_log = [*(a.call_log or ()), *b.call_log]
-    else:
-        acc._fold_tool_calls(a, b.call_log)

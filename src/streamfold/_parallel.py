@@ -103,7 +103,7 @@ from ._errors import (
     cut_error,
     locate,
 )
-from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
+from ._fold import Accumulator, FieldRule, PartialFold, merge_partials, resolved
 from ._inputs import BINARY, ReadError, is_binary, log_paths, one_input, sniff
 from ._logs import (
     CHOICES,
@@ -257,8 +257,8 @@ _STATES: dict[ChoiceState, ChoiceState] = {}
 
 
 def _choice_state(acc: Accumulator) -> ChoiceState:
-    # the core keeps no public view of its choices; is_complete is this, on one stream
-    choices = acc._choices
+    # is_complete is this, on one stream
+    choices = acc.choice_states()
     finished = [i for i, state in choices.items() if state.finish_reason is not None]
     state = frozenset(choices), frozenset(finished)
     # one object per state (a pickle writes an object it has seen as a reference)
@@ -328,7 +328,7 @@ def fold_lines(
             if seg is None:
                 acc = Accumulator(field_rules=field_rules)
                 # a segment fold: tool-call routing waits for the merge (it needs the past)
-                acc._segment = True
+                acc.mark_segment()
                 seg = open_[key] = Segment(key, len(segments), number, acc)
                 segments.append(seg)
                 events.append((number, START, seg.index))
@@ -741,7 +741,7 @@ class _Assembler:
     def _loaded(self, part: PartialFold | Refold | None) -> PartialFold:
         if isinstance(part, Refold):  # a worker's guess failed: fold its lines again, here
             acc = Accumulator(field_rules=self.field_rules)
-            acc._segment = True
+            acc.mark_segment()
             for raw in part.lines():
                 got = self.parse(raw)
                 assert got is not None  # (these lines held chunks of a stream without errors)
@@ -771,7 +771,7 @@ class _Assembler:
         merged = self._merged(stream, stream.last_source, stream.last_line)
         stream.parts = []
         result = stream_result(
-            merged._resolved(self.normalize),
+            resolved(merged, self.normalize),
             stream.errors,
             key=stream.key,
             strict=self.strict,

@@ -37,7 +37,7 @@ from dask.delayed import delayed
 
 from ._convert import to_dict
 from ._errors import InvalidChunkError, StreamError, StreamfoldError
-from ._fold import FieldRule, PartialFold, merge_partials
+from ._fold import FieldRule, PartialFold, merge_partials, resolved
 from ._logs import (
     KeyFunction,
     LogResult,
@@ -269,7 +269,7 @@ def _results(
         ]
         results.append(
             stream_result(
-                run.partial._resolved(normalize_finish_reason),
+                resolved(run.partial, normalize_finish_reason),
                 errors,
                 key=key,
                 strict=strict,
