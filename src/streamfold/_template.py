@@ -313,12 +313,10 @@ class Template:
         pieces.append(data[done:] + after)
         return cls(before + pieces[0], pieces[1:], variant)
 
-    def match(self, buf: bytes, pos: int, tokens: list[bytes], lists: list[bytes]) -> int:
-        """Match the event at ``pos``: append its holes' bytes, return where the next event
-        starts; -1 (and nothing appended) when the event is not this template's."""
-        if not buf.startswith(self.head, pos):
-            return -1
-        at = pos + self.head_len
+    def strings(self, buf: bytes, at: int, tokens: list[bytes]) -> int:
+        """Match the string holes from ``at`` (where the head ends) on: append their bytes and
+        return where the last piece after them ends; -1 (and nothing appended) when they are
+        not this template's."""
         mark = len(tokens)
         for after, length in self.after:
             end = buf.find(b'"', at)
@@ -329,11 +327,19 @@ class Template:
                 return -1
             tokens.append(buf[at:end])
             at = end + length
-        if self.lists:
+        return at
+
+    def match(self, buf: bytes, pos: int, tokens: list[bytes], lists: list[bytes]) -> int:
+        """Match the event at ``pos``: append its holes' bytes, return where the next event
+        starts; -1 (and nothing appended) when the event is not this template's."""
+        if not buf.startswith(self.head, pos):
+            return -1
+        at = self.strings(buf, pos + self.head_len, tokens)
+        if at >= 0 and self.lists:
             # the first newline after the hole must be the blank line that ends the tail
             end = buf.find(b"\n", at) + 2 - self.tail_len
             if end <= at or not buf.startswith(self.tail, end):
-                del tokens[mark:]
+                del tokens[len(tokens) - len(self.after) :]
                 return -1
             lists.append(buf[at:end])
             at = end + self.tail_len
@@ -344,28 +350,18 @@ class Template:
         holes' bytes and return True; False (and nothing appended) when it is not this
         template's. A logprob list ends where the fixed tail begins, counted back from the end
         of the line."""
-        at = self.head_len
-        mark = len(tokens)
-        for after, length in self.after:
-            end = line.find(b'"', at)
-            if line[end - 1] == 92:  # escaped, or part of an even run of backslashes
-                end = _string_end(line, at)
-            if end < 0 or not line.startswith(after, end):
-                del tokens[mark:]
-                return False
-            tokens.append(line[at:end])
-            at = end + length
+        at = self.strings(line, self.head_len, tokens)
+        if at < 0:
+            return False
         if self.lists:
             end = len(line) - self.tail_len
-            if end <= at or not line.endswith(self.tail):
-                del tokens[mark:]
-                return False
-            lists.append(line[at:end])
+            if end > at and line.endswith(self.tail):
+                lists.append(line[at:end])
+                return True
+        elif at == len(line):
             return True
-        if at != len(line):
-            del tokens[mark:]
-            return False
-        return True
+        del tokens[len(tokens) - len(self.after) :]
+        return False
 
 
 # The tight loops below are the fast path's hot spots. Each call of a bytes method with a start
