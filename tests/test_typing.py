@@ -32,7 +32,12 @@ def chat(chunks: list[Any], result: streamfold.LogResult) -> None:
 
 
 def errors(error: streamfold.StreamfoldError, cut: streamfold.IncompleteStreamError) -> None:
-    Completion = streamfold.ChatCompletion | streamfold.TextCompletion
+    Completion = (
+        streamfold.ChatCompletion
+        | streamfold.TextCompletion
+        | streamfold.Response
+        | streamfold.AnthropicMessage
+    )
     assert_type(error.completion, Completion | None)
     assert_type(cut.completion, Completion)
 

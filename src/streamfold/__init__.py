@@ -45,6 +45,7 @@ from ._logs import LogResult, read_log
 from ._message import to_message
 from ._model import (
     Annotation,
+    AnthropicMessage,
     ChatCompletion,
     ChatCompletionAudio,
     ChatCompletionChunk,
@@ -61,6 +62,7 @@ from ._model import (
     CompletionUsage,
     FunctionCall,
     PromptTokensDetails,
+    Response,
     TextChoice,
     TextChunkChoice,
     TextCompletion,
@@ -82,6 +84,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Accumulator",
     "Annotation",
+    "AnthropicMessage",
     "AsyncFolded",
     "ChatCompletion",
     "ChatCompletionAudio",
@@ -122,6 +125,7 @@ __all__ = [
     "ReasoningDone",
     "RefusalDelta",
     "RefusalDone",
+    "Response",
     "StreamError",
     "StreamfoldError",
     "TextChoice",

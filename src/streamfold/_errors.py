@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._model import ChatCompletion, TextCompletion
+    from ._model import AnthropicMessage, ChatCompletion, Response, TextCompletion
+
+    Folded = ChatCompletion | TextCompletion | Response | AnthropicMessage
 
 __all__ = [
     "IncompleteStreamError",
@@ -35,14 +37,14 @@ class StreamfoldError(Exception):
     ``ChatCompletion`` or ``TextCompletion``; ``None`` when nothing had arrived).
     """
 
-    completion: ChatCompletion | TextCompletion | None
+    completion: Folded | None
 
     def __init__(
         self,
         message: str,
         *,
         position: int | None = None,
-        completion: ChatCompletion | TextCompletion | None = None,
+        completion: Folded | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -74,7 +76,7 @@ class InvalidChunkError(StreamfoldError, ValueError):
         *,
         path: str = "",
         position: int | None = None,
-        completion: ChatCompletion | TextCompletion | None = None,
+        completion: Folded | None = None,
         chunk: Any = None,
     ) -> None:
         super().__init__(message, position=position, completion=completion)
@@ -95,7 +97,7 @@ class StreamError(StreamfoldError):
         *,
         error: Any = None,
         position: int | None = None,
-        completion: ChatCompletion | TextCompletion | None = None,
+        completion: Folded | None = None,
     ) -> None:
         super().__init__(message, position=position, completion=completion)
         self.error = error
@@ -107,14 +109,14 @@ class IncompleteStreamError(StreamfoldError):
     ``completion`` is always there: everything that arrived.
     """
 
-    completion: ChatCompletion | TextCompletion
+    completion: Folded
 
     def __init__(
         self,
         message: str,
         *,
         position: int | None = None,
-        completion: ChatCompletion | TextCompletion,
+        completion: Folded,
     ) -> None:
         super().__init__(message, position=position, completion=completion)
 

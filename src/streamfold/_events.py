@@ -19,6 +19,12 @@ streamfold event (``.type``)               openai SDK helper event
 ``error``                                  (none: the SDK raises)
 =========================================  ===========================================
 
+The same classes report the OpenAI Responses API and Anthropic Messages streams where the meaning
+is the same: there ``choice_index`` is 0 (one response, one message), ``item`` is the output item's
+``output_index`` or the content block's ``index`` (``None`` for chat completions), a tool call's
+``index`` is that item's or block's index, and ``UsageEvent.usage`` is the API's usage object as
+plain JSON (``input_tokens`` / ``output_tokens``), not a :class:`CompletionUsage`.
+
 Unlike the SDK, delta events carry no ``snapshot`` of the whole text: building one per chunk is
 what makes accumulators quadratic. Call ``snapshot()`` on the accumulator when a view is needed.
 
@@ -97,6 +103,7 @@ class ContentDelta:
     type: ClassVar[str] = "content.delta"
     choice_index: int
     delta: str
+    item: int | None = None
 
 
 @frozen(kw_only=True)
@@ -106,6 +113,7 @@ class ContentDone:
     type: ClassVar[str] = "content.done"
     choice_index: int
     content: str
+    item: int | None = None
 
 
 @frozen(kw_only=True)
@@ -115,6 +123,7 @@ class RefusalDelta:
     type: ClassVar[str] = "refusal.delta"
     choice_index: int
     delta: str
+    item: int | None = None
 
 
 @frozen(kw_only=True)
@@ -124,6 +133,7 @@ class RefusalDone:
     type: ClassVar[str] = "refusal.done"
     choice_index: int
     refusal: str
+    item: int | None = None
 
 
 @frozen(kw_only=True)
@@ -134,6 +144,7 @@ class ReasoningDelta:
     choice_index: int
     field: str
     delta: str
+    item: int | None = None
 
 
 @frozen(kw_only=True)
@@ -144,6 +155,7 @@ class ReasoningDone:
     choice_index: int
     field: str
     reasoning: str
+    item: int | None = None
 
 
 @frozen(kw_only=True)
@@ -215,7 +227,7 @@ class UsageEvent:
     """Token usage arrived (or changed: some servers send running totals)."""
 
     type: ClassVar[str] = "usage"
-    usage: m.CompletionUsage
+    usage: m.CompletionUsage | dict[str, Any]
 
 
 @frozen(kw_only=True)

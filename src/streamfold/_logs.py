@@ -527,7 +527,7 @@ def stream_result(
     try:
         completion = folded.completion(strict=strict)
     except IncompleteStreamError as exc:
-        completion = exc.completion
+        completion = exc.completion  # type: ignore[assignment]  # (the dialects widen this)
         incomplete = exc
     if key is _BY_ID:  # an SSE body: the stream is known by its completion's id
         key = completion.id

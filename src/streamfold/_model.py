@@ -17,6 +17,7 @@ from attrs import field, frozen
 
 __all__ = [
     "Annotation",
+    "AnthropicMessage",
     "ChatCompletion",
     "ChatCompletionAudio",
     "ChatCompletionChunk",
@@ -33,6 +34,7 @@ __all__ = [
     "CompletionUsage",
     "FunctionCall",
     "PromptTokensDetails",
+    "Response",
     "TextChoice",
     "TextChunkChoice",
     "TextCompletion",
@@ -507,3 +509,80 @@ class TextCompletion(_Repr):
     def is_complete(self) -> bool:
         """True when at least one choice arrived and every choice has a ``finish_reason``."""
         return _all_finished(self.choices)
+
+
+# ---------------------------------------------------------------------------------------------
+# the other dialects' non-streamed objects: the top level typed, items and blocks as plain JSON
+# (their many kinds, and the kinds still to come, are kept whole: nothing a server sends is lost)
+
+
+@frozen(kw_only=True, repr=False)
+class Response(_Repr):
+    """A complete OpenAI Responses API ``response`` object, the shape a non-streamed
+    ``POST /v1/responses`` returns.
+
+    ``output`` holds the output items as plain JSON (``message``, ``reasoning``,
+    ``function_call``, ``custom_tool_call``, the built-in tools' calls, ...); ``extra`` every
+    other key of the response (``instructions``, ``tools``, ``metadata``, ``reasoning``, ...).
+    """
+
+    id: str | None = None
+    object: str = "response"
+    created_at: float | None = None
+    status: str | None = None
+    error: Any = None
+    incomplete_details: Any = None
+    model: str | None = None
+    output: tuple[dict[str, Any], ...] = ()
+    usage: dict[str, Any] | None = None
+    extra: Extra = _extra()
+
+    @property
+    def output_text(self) -> str:
+        """The text of every ``output_text`` part of the message items, concatenated (the
+        SDK's ``Response.output_text``)."""
+        return "".join(
+            part.get("text") or ""
+            for item in self.output
+            if item.get("type") == "message"
+            for part in item.get("content") or ()
+            if type(part) is dict and part.get("type") == "output_text"
+        )
+
+    @property
+    def is_complete(self) -> bool:
+        """True when the response reached a final status (``completed`` or ``incomplete``)."""
+        return self.status in ("completed", "incomplete")
+
+
+@frozen(kw_only=True, repr=False)
+class AnthropicMessage(_Repr):
+    """A complete Anthropic Messages API ``message``, the shape a non-streamed
+    ``POST /v1/messages`` returns.
+
+    ``content`` holds the content blocks as plain JSON (``text``, ``thinking``,
+    ``redacted_thinking``, ``tool_use``, ``server_tool_use``, the server tools' results, ...),
+    each tool block's ``input`` parsed; ``extra`` every other key (``container``, ...).
+    """
+
+    id: str | None = None
+    type: str = "message"
+    role: str = "assistant"
+    model: str | None = None
+    content: tuple[dict[str, Any], ...] = ()
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: dict[str, Any] | None = None
+    extra: Extra = _extra()
+
+    @property
+    def text(self) -> str:
+        """The text of every ``text`` block, concatenated."""
+        return "".join(
+            block.get("text") or "" for block in self.content if block.get("type") == "text"
+        )
+
+    @property
+    def is_complete(self) -> bool:
+        """True when the message has a ``stop_reason`` (``max_tokens`` and ``refusal`` too)."""
+        return self.stop_reason is not None
