@@ -39,6 +39,7 @@ from ._events import (
     ToolCallDone,
     ToolCallStarted,
     UsageEvent,
+    UsageReport,
 )
 from ._fold import Accumulator, FieldRule, PartialFold, merge_partials
 from ._logs import LogResult, read_log
@@ -142,6 +143,7 @@ __all__ = [
     "TopLogprob",
     "UsageError",
     "UsageEvent",
+    "UsageReport",
     "__version__",
     "aaccumulate",
     "aaccumulate_text",

@@ -22,8 +22,8 @@ streamfold event (``.type``)               openai SDK helper event
 The same classes report the OpenAI Responses API and Anthropic Messages streams where the meaning
 is the same: there ``choice_index`` is 0 (one response, one message), ``item`` is the output item's
 ``output_index`` or the content block's ``index`` (``None`` for chat completions), a tool call's
-``index`` is that item's or block's index, and ``UsageEvent.usage`` is the API's usage object as
-plain JSON (``input_tokens`` / ``output_tokens``), not a :class:`CompletionUsage`.
+``index`` is that item's or block's index, and usage comes as :class:`UsageReport` (the API's usage
+object as plain JSON: ``input_tokens`` / ``output_tokens``) rather than :class:`UsageEvent`.
 
 Unlike the SDK, delta events carry no ``snapshot`` of the whole text: building one per chunk is
 what makes accumulators quadratic. Call ``snapshot()`` on the accumulator when a view is needed.
@@ -82,6 +82,7 @@ __all__ = [
     "ToolCallDone",
     "ToolCallStarted",
     "UsageEvent",
+    "UsageReport",
 ]
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
@@ -227,7 +228,16 @@ class UsageEvent:
     """Token usage arrived (or changed: some servers send running totals)."""
 
     type: ClassVar[str] = "usage"
-    usage: m.CompletionUsage | dict[str, Any]
+    usage: m.CompletionUsage
+
+
+@frozen(kw_only=True)
+class UsageReport:
+    """Token usage of a Responses API or Anthropic Messages stream arrived (or changed), as the
+    API's own usage object in plain JSON (``input_tokens``, ``output_tokens``, ...)."""
+
+    type: ClassVar[str] = "usage"
+    usage: dict[str, Any]
 
 
 @frozen(kw_only=True)
@@ -253,6 +263,7 @@ Event = (
     | LogprobsDelta
     | ChoiceFinished
     | UsageEvent
+    | UsageReport
     | ErrorEvent
 )
 
