@@ -2,14 +2,21 @@
 
 ``accumulate`` / ``aaccumulate`` fold a whole iterable; ``wrap`` / ``awrap`` pass the chunks through
 unchanged while folding them, or yield typed events instead (``.events()``). No merge rule lives
-here: every chunk goes to ``Accumulator.add`` (or ``add_events``), and the sync and async twins
+here: every event goes to its core's ``add`` (or ``add_events``), and the sync and async twins
 share everything but the loop itself.
 
-The chat adapters return :class:`ChatCompletion`, so a type checker knows the result's shape;
-streams of the legacy completions API fold with ``accumulate_text`` / ``aaccumulate_text`` into a
-:class:`TextCompletion`. The accumulator tells the two apart by the chunks' shape; an adapter
-given the other API's stream raises :class:`UsageError` naming the right one, with the folded
-result in ``completion`` (checked once, at the end: nothing is added to the per-chunk path).
+The core is chosen by the first event (``_dialect``): chat completion chunks fold into a
+:class:`ChatCompletion`, OpenAI Responses API events into a :class:`Response`, Anthropic Messages
+events into an :class:`AnthropicMessage`. ``_Front`` makes the core on that first event and then
+hands over the core's own bound ``add``: afterwards an event costs one attribute lookup more than
+calling the core directly, nothing else. The overloads tell a type checker the result from the
+element type of a typed SDK stream (a Responses event has ``type`` and ``sequence_number``, an
+Anthropic event ``type``); anything else types as a chat completion.
+
+Streams of the legacy completions API fold with ``accumulate_text`` / ``aaccumulate_text`` into a
+:class:`TextCompletion`. The chat core tells the two apart by the chunks' shape; an adapter given
+the other API's stream raises :class:`UsageError` naming the right one, with the folded result in
+``completion`` (checked once, at the end: nothing is added to the per-chunk path).
 """
 
 from __future__ import annotations
@@ -26,11 +33,13 @@ from collections.abc import (
     Mapping,
 )
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
 import anyio
+from typing_extensions import TypeVar as DefaultTypeVar
 
 from . import _model as m
+from ._dialect import CHAT, Core, dialect_of, dialect_of_core, new_core
 from ._errors import IncompleteStreamError, StreamError, UsageError
 from ._events import ErrorEvent, Event
 from ._fold import Accumulator, FieldRule
@@ -50,8 +59,113 @@ __all__ = [
 T = TypeVar("T")
 G = TypeVar("G", bound=Generator[Any, None, None])
 AG = TypeVar("AG", bound=AsyncIterator[Any])
+R = DefaultTypeVar("R", default=m.ChatCompletion)  # what a wrapper folds its stream into
 Completion = m.ChatCompletion | m.TextCompletion
 EventCallback = Callable[[Event], object]
+
+
+class ResponsesEvent(Protocol):
+    """An OpenAI Responses API stream event as the openai SDK types it (every event class of
+    ``ResponseStreamEvent`` has both)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def sequence_number(self) -> int: ...
+
+
+class AnthropicEvent(Protocol):
+    """An Anthropic Messages stream event as the anthropic SDK types it (``RawMessageStreamEvent``
+    and the helper stream's ``MessageStreamEvent``)."""
+
+    @property
+    def type(self) -> str: ...
+
+
+class _Untyped(Protocol):
+    """Nothing has this attribute, so only ``Any`` matches it: the wrappers' first overload
+    below exists for ``Any`` elements (see there)."""
+
+    @property
+    def __streamfold_untyped__(self) -> None: ...
+
+
+RE = TypeVar("RE", bound=ResponsesEvent)
+AE = TypeVar("AE", bound=AnthropicEvent)
+
+
+class _Front:
+    """The core of one stream, chosen by the first event that names its dialect.
+
+    It starts with a chat core (which checks the chat options at once, and is what an empty
+    stream folds into); the first event that says which API it speaks replaces it when that is
+    another API's, and ``add`` / ``add_events``, this object's own methods until then, become
+    the core's bound methods: every later event goes straight to the core. A ``data: [DONE]``
+    line says nothing: the next event decides.
+    """
+
+    __slots__ = ("add", "add_events", "core", "options")
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self.core: Core = new_core(CHAT, **options)
+        self.add: Callable[[Any], None] = self._first_add
+        self.add_events: Callable[[Any], list[Event]] = self._first_add_events
+
+    def _begin(self, event: Any) -> Core:
+        dialect = dialect_of(event)
+        core = self.core
+        if dialect is None:  # [DONE]: not an event of any stream, and the chat core skips it
+            return core
+        if dialect != CHAT and core.chunks == 0:
+            core = self.core = new_core(dialect, **self.options)
+        self.add = core.add
+        self.add_events = core.add_events
+        return core
+
+    def _first_add(self, event: Any) -> None:
+        self._begin(event).add(event)
+
+    def _first_add_events(self, event: Any) -> list[Event]:
+        return self._begin(event).add_events(event)
+
+
+def _options(
+    field_rules: Mapping[str, FieldRule] | None = None,
+    normalize_finish_reason: bool = False,
+    eager_tool_calls: bool = False,
+    keep_obfuscation: bool = False,
+) -> dict[str, Any]:
+    return {
+        "field_rules": field_rules,
+        "normalize_finish_reason": normalize_finish_reason,
+        "eager_tool_calls": eager_tool_calls,
+        "keep_obfuscation": keep_obfuscation,
+    }
+
+
+# The overloads overlap on purpose (a type checker flags it): a Responses event also has the
+# Anthropic events' `type`, and every stream matches Iterable[Any]; the first match wins.
+@overload
+def accumulate(  # type: ignore[overload-overlap]
+    chunks: Iterable[ResponsesEvent], *, strict: bool = False
+) -> m.Response: ...
+
+
+@overload
+def accumulate(chunks: Iterable[AnthropicEvent], *, strict: bool = False) -> m.AnthropicMessage: ...
+
+
+@overload
+def accumulate(
+    chunks: Iterable[Any],
+    *,
+    strict: bool = False,
+    field_rules: Mapping[str, FieldRule] | None = None,
+    normalize_finish_reason: bool = False,
+    keep_obfuscation: bool = False,
+) -> m.ChatCompletion: ...
 
 
 def accumulate(
@@ -61,26 +175,48 @@ def accumulate(
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
     keep_obfuscation: bool = False,
-) -> m.ChatCompletion:
-    """Fold every chunk of ``chunks`` and return the complete ``chat.completion``.
+) -> m.ChatCompletion | m.Response | m.AnthropicMessage:
+    """Fold every event of ``chunks`` and return the complete object: a ``chat.completion``
+    for chat completion chunks, a Responses API ``response`` for its events, an Anthropic
+    ``message`` for Messages events (the first event tells which).
 
     Raises :class:`InvalidChunkError` for a malformed chunk, :class:`StreamError` when the
     server reported an error mid-stream, and, with ``strict=True``,
-    :class:`IncompleteStreamError` when the stream ended before every choice finished. Each
-    error's ``completion`` holds what was folded before it. A stream of the legacy completions
-    API raises :class:`UsageError` (its ``completion`` is the folded :class:`TextCompletion`):
-    fold it with :func:`accumulate_text`. ``field_rules``, ``normalize_finish_reason`` and
-    ``keep_obfuscation`` are :class:`Accumulator`'s.
+    :class:`IncompleteStreamError` when the stream ended before it finished (a choice without a
+    finish reason, no terminal event). Each error's ``completion`` holds what was folded before
+    it. A stream of the legacy completions API raises :class:`UsageError` (its ``completion``
+    is the folded :class:`TextCompletion`): fold it with :func:`accumulate_text`.
+    ``field_rules``, ``normalize_finish_reason`` and ``keep_obfuscation`` are
+    :class:`Accumulator`'s (chat only: :class:`UsageError` for another API's stream).
     """
     _check_source(chunks, "accumulate")
-    acc = Accumulator(
-        field_rules=field_rules,
-        normalize_finish_reason=normalize_finish_reason,
-        keep_obfuscation=keep_obfuscation,
-    )
+    front = _Front(_options(field_rules, normalize_finish_reason, False, keep_obfuscation))
     for chunk in chunks:
-        acc.add(chunk)
-    return _chat(acc, strict, _USE_ACCUMULATE_TEXT)
+        front.add(chunk)
+    return _result(front.core, strict, _USE_ACCUMULATE_TEXT)
+
+
+@overload
+async def aaccumulate(  # type: ignore[overload-overlap]
+    chunks: AsyncIterable[ResponsesEvent], *, strict: bool = False
+) -> m.Response: ...
+
+
+@overload
+async def aaccumulate(
+    chunks: AsyncIterable[AnthropicEvent], *, strict: bool = False
+) -> m.AnthropicMessage: ...
+
+
+@overload
+async def aaccumulate(
+    chunks: AsyncIterable[Any],
+    *,
+    strict: bool = False,
+    field_rules: Mapping[str, FieldRule] | None = None,
+    normalize_finish_reason: bool = False,
+    keep_obfuscation: bool = False,
+) -> m.ChatCompletion: ...
 
 
 async def aaccumulate(
@@ -90,17 +226,13 @@ async def aaccumulate(
     field_rules: Mapping[str, FieldRule] | None = None,
     normalize_finish_reason: bool = False,
     keep_obfuscation: bool = False,
-) -> m.ChatCompletion:
-    """Async twin of :func:`accumulate` for an async iterable of chunks."""
+) -> m.ChatCompletion | m.Response | m.AnthropicMessage:
+    """Async twin of :func:`accumulate` for an async iterable of events."""
     _check_source(chunks, "aaccumulate")
-    acc = Accumulator(
-        field_rules=field_rules,
-        normalize_finish_reason=normalize_finish_reason,
-        keep_obfuscation=keep_obfuscation,
-    )
+    front = _Front(_options(field_rules, normalize_finish_reason, False, keep_obfuscation))
     async for chunk in chunks:
-        acc.add(chunk)
-    return _chat(acc, strict, _USE_ACCUMULATE_TEXT)
+        front.add(chunk)
+    return _result(front.core, strict, _USE_ACCUMULATE_TEXT)
 
 
 def accumulate_text(
@@ -154,16 +286,18 @@ _USE_ACCUMULATE_TEXT = "fold it with streamfold.accumulate_text (or aaccumulate_
 _USE_ACCUMULATOR = "read wrapper.accumulator.completion(), or fold it with accumulate_text"
 
 
-def _chat(acc: Accumulator, strict: bool, hint: str) -> m.ChatCompletion:
-    """The accumulator's completion, which must be a chat one (checked before ``strict``)."""
-    completion = acc.completion()
-    if type(completion) is not m.ChatCompletion:
+def _result(
+    core: Core, strict: bool, hint: str
+) -> m.ChatCompletion | m.Response | m.AnthropicMessage:
+    """The core's completion, which must not be a legacy text one (checked before ``strict``)."""
+    completion = core.completion()
+    if isinstance(completion, m.TextCompletion):
         raise UsageError(
             f"a stream of the legacy completions API (object 'text_completion'): {hint}",
             completion=completion,
         )
     if strict:
-        acc.completion(strict=True)
+        core.completion(strict=True)
     return completion
 
 
@@ -197,17 +331,17 @@ def _text(acc: Accumulator, strict: bool) -> m.TextCompletion:
     return completion
 
 
-class _Base:
+class _Base(Generic[R]):
     """State and per-chunk steps shared by the sync and async pass-through wrappers."""
 
     def __init__(
         self,
         source: Any,
-        accumulator: Accumulator,
+        front: _Front,
         on_event: EventCallback | None,
         strict: bool = False,
     ) -> None:
-        self.accumulator = accumulator
+        self._front = front
         self._source = source
         self._on_event = on_event
         self._strict = strict
@@ -215,41 +349,50 @@ class _Base:
         self._ended = False
 
     @property
-    def completion(self) -> m.ChatCompletion:
+    def accumulator(self) -> Core:
+        """The core folding the stream: :class:`Accumulator` for chat completion chunks,
+        ``ResponseAccumulator`` or ``MessageAccumulator`` for the other APIs (before the first
+        event, a chat one, replaced when that event is another API's)."""
+        return self._front.core
+
+    @property
+    def completion(self) -> R:
         """The folded response, once the iteration has ended (exhausted, left, or failed).
 
         Raises :class:`UsageError` while the iteration is still going or before it started, or
         for a stream of the legacy completions API (read ``accumulator.completion()``); with
-        ``strict=True``, :class:`IncompleteStreamError` when a choice did not finish.
+        ``strict=True``, :class:`IncompleteStreamError` when the stream did not finish.
         """
         if not self._ended:
             raise UsageError(
                 "the completion is known once the iteration has ended; use snapshot() before that",
                 completion=self.accumulator.snapshot(),
             )
-        return _chat(self.accumulator, self._strict, _USE_ACCUMULATOR)
+        return cast(R, _result(self.accumulator, self._strict, _USE_ACCUMULATOR))
 
     @property
     def is_complete(self) -> bool:
-        """True when every choice has finished."""
+        """True when the stream has finished (every choice, or the terminal event)."""
         return self.accumulator.is_complete
 
-    def snapshot(self) -> m.ChatCompletion:
+    def snapshot(self) -> R:
         """The response folded so far (:class:`UsageError` for a legacy completions stream)."""
         snapshot = self.accumulator.snapshot()
-        if type(snapshot) is not m.ChatCompletion:
+        if type(snapshot) is m.TextCompletion:
             raise UsageError(
                 f"a stream of the legacy completions API: {_USE_ACCUMULATOR}", completion=snapshot
             )
-        return snapshot
+        return cast(R, snapshot)
 
     def __repr__(self) -> str:
         acc = self.accumulator
         state = "ended" if self._ended else "iterating" if self._started else "not started"
-        return (
-            f"<{type(self).__name__} {state}: chunks={acc.chunks},"
-            f" choices={len(acc.choice_states())}, complete={acc.is_complete}>"
-        )
+        parts = f"chunks={acc.chunks}"
+        if isinstance(acc, Accumulator):
+            parts += f", choices={len(acc.choice_states())}"
+        else:
+            parts += f", dialect={dialect_of_core(acc)}"
+        return f"<{type(self).__name__} {state}: {parts}, complete={acc.is_complete}>"
 
     def _start(self) -> None:
         if self._started:
@@ -259,9 +402,9 @@ class _Base:
     def _step(self, chunk: Any) -> None:
         """Fold one chunk on the way through (telling ``on_event`` what changed)."""
         if self._on_event is None:
-            self.accumulator.add(chunk)
+            self._front.add(chunk)
             return
-        events = self.accumulator.add_events(chunk)
+        events = self._front.add_events(chunk)
         for event in events:
             self._on_event(event)
         _raise_error(events)
@@ -273,7 +416,7 @@ class _Base:
                 self._on_event(event)
 
     def _check_end(self) -> None:
-        """The source is exhausted: with ``strict=True``, a choice left unfinished is an error."""
+        """The source is exhausted: with ``strict=True``, an unfinished stream is an error."""
         if self._strict and not self.accumulator.is_complete:
             self.accumulator.completion(strict=True)  # raises IncompleteStreamError
 
@@ -285,23 +428,25 @@ def _raise_error(events: list[Event]) -> None:
         raise error
 
 
-class Folded(_Base, Generic[T]):
+class Folded(_Base[R], Generic[T, R]):
     """A pass-through iterator: yields the source's chunks unchanged while folding them.
 
-    Leaving the loop early ends the iteration and closes the source (at once on CPython; use
-    the wrapper as a context manager to make that explicit everywhere). ``events()`` iterates
-    typed events instead of chunks.
+    ``Folded[T]`` folds into a :class:`ChatCompletion`; ``Folded[T, R]`` into ``R`` (a
+    :class:`Response` or an :class:`AnthropicMessage` for those APIs' events). Leaving the loop
+    early ends the iteration and closes the source (at once on CPython; use the wrapper as a
+    context manager to make that explicit everywhere). ``events()`` iterates typed events
+    instead of chunks.
     """
 
     def __init__(
         self,
         source: Iterable[T],
-        accumulator: Accumulator,
+        front: _Front,
         on_event: EventCallback | None = None,
         *,
         strict: bool = False,
     ) -> None:
-        super().__init__(source, accumulator, on_event, strict)
+        super().__init__(source, front, on_event, strict)
         self._gen: weakref.ref[Generator[Any, None, None]] | None = None
 
     def __iter__(self) -> Iterator[T]:
@@ -337,11 +482,11 @@ class Folded(_Base, Generic[T]):
 
     def _events(self) -> Generator[Event, None, None]:
         it = iter(self._source)
-        add_events = self.accumulator.add_events
+        front = self._front
         exhausted = False
         try:
             for chunk in it:
-                events = add_events(chunk)
+                events = front.add_events(chunk)
                 yield from events
                 _raise_error(events)
             exhausted = True
@@ -361,7 +506,7 @@ class Folded(_Base, Generic[T]):
             self._ended = True
             _close(self._source)
 
-    def __enter__(self) -> Folded[T]:
+    def __enter__(self) -> Folded[T, R]:
         return self
 
     def __exit__(
@@ -373,7 +518,7 @@ class Folded(_Base, Generic[T]):
         self.close()
 
 
-class AsyncFolded(_Base, Generic[T]):
+class AsyncFolded(_Base[R], Generic[T, R]):
     """Async twin of :class:`Folded`; cancel-safe on asyncio and trio.
 
     After ``break`` in ``async for``, the iteration ends when the wrapper is closed: use
@@ -383,12 +528,12 @@ class AsyncFolded(_Base, Generic[T]):
     def __init__(
         self,
         source: AsyncIterable[T],
-        accumulator: Accumulator,
+        front: _Front,
         on_event: EventCallback | None = None,
         *,
         strict: bool = False,
     ) -> None:
-        super().__init__(source, accumulator, on_event, strict)
+        super().__init__(source, front, on_event, strict)
         self._agen: Any = None
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -419,11 +564,11 @@ class AsyncFolded(_Base, Generic[T]):
 
     async def _events(self) -> AsyncIterator[Event]:
         it = aiter(self._source)
-        add_events = self.accumulator.add_events
+        front = self._front
         exhausted = False
         try:
             async for chunk in it:
-                events = add_events(chunk)
+                events = front.add_events(chunk)
                 for event in events:
                     yield event
                 _raise_error(events)
@@ -445,7 +590,7 @@ class AsyncFolded(_Base, Generic[T]):
             self._ended = True
             await _aclose(self._source)
 
-    async def __aenter__(self) -> AsyncFolded[T]:
+    async def __aenter__(self) -> AsyncFolded[T, R]:
         return self
 
     async def __aexit__(
@@ -457,6 +602,28 @@ class AsyncFolded(_Base, Generic[T]):
         await self.aclose()
 
 
+# The elements' type picks the result, but ``Any`` elements bind any TypeVar, and mypy then
+# takes the first overload that matches: a ``list[Any]`` would type as a Responses stream. This
+# first overload matches ``Any`` elements only (nothing else has the attribute): Folded[Any, Any].
+@overload
+def wrap(
+    chunks: Iterable[_Untyped], *, strict: bool = False, on_event: EventCallback | None = None
+) -> Folded[Any, Any]: ...
+
+
+@overload
+def wrap(  # type: ignore[overload-overlap]
+    chunks: Iterable[RE], *, strict: bool = False, on_event: EventCallback | None = None
+) -> Folded[RE, m.Response]: ...
+
+
+@overload
+def wrap(  # type: ignore[overload-overlap]
+    chunks: Iterable[AE], *, strict: bool = False, on_event: EventCallback | None = None
+) -> Folded[AE, m.AnthropicMessage]: ...
+
+
+@overload
 def wrap(
     chunks: Iterable[T],
     *,
@@ -466,23 +633,62 @@ def wrap(
     normalize_finish_reason: bool = False,
     eager_tool_calls: bool = False,
     keep_obfuscation: bool = False,
-) -> Folded[T]:
+) -> Folded[T, m.ChatCompletion]: ...
+
+
+def wrap(
+    chunks: Iterable[T],
+    *,
+    strict: bool = False,
+    on_event: EventCallback | None = None,
+    field_rules: Mapping[str, FieldRule] | None = None,
+    normalize_finish_reason: bool = False,
+    eager_tool_calls: bool = False,
+    keep_obfuscation: bool = False,
+) -> Folded[T, Any]:
     """Pass ``chunks`` through unchanged while folding them; see :class:`Folded`.
 
-    ``on_event`` is called with every typed event as the chunks pass. Raises, while iterating,
-    what :meth:`Accumulator.add` raises; a :class:`StreamError` is raised in place of the chunk
-    that carried the error. With ``strict=True``, as for :func:`accumulate`, a stream that ends
-    before every choice finished raises :class:`IncompleteStreamError`: from the loop once the
-    source is exhausted, and from ``completion``.
+    The first event picks the core, as for :func:`accumulate`. ``on_event`` is called with every
+    typed event as the chunks pass. Raises, while iterating, what the core's ``add`` raises; a
+    :class:`StreamError` is raised in place of the chunk that carried the error. With
+    ``strict=True``, as for :func:`accumulate`, a stream that ends before it finished raises
+    :class:`IncompleteStreamError`: from the loop once the source is exhausted, and from
+    ``completion``. The chat options are :class:`Accumulator`'s (chat only).
     """
     _check_source(chunks, "wrap")
-    acc = Accumulator(
-        field_rules=field_rules,
-        normalize_finish_reason=normalize_finish_reason,
-        eager_tool_calls=eager_tool_calls,
-        keep_obfuscation=keep_obfuscation,
-    )
-    return Folded(chunks, acc, on_event, strict=strict)
+    options = _options(field_rules, normalize_finish_reason, eager_tool_calls, keep_obfuscation)
+    return Folded(chunks, _Front(options), on_event, strict=strict)
+
+
+@overload
+def awrap(
+    chunks: AsyncIterable[_Untyped], *, strict: bool = False, on_event: EventCallback | None = None
+) -> AsyncFolded[Any, Any]: ...
+
+
+@overload
+def awrap(  # type: ignore[overload-overlap]
+    chunks: AsyncIterable[RE], *, strict: bool = False, on_event: EventCallback | None = None
+) -> AsyncFolded[RE, m.Response]: ...
+
+
+@overload
+def awrap(  # type: ignore[overload-overlap]
+    chunks: AsyncIterable[AE], *, strict: bool = False, on_event: EventCallback | None = None
+) -> AsyncFolded[AE, m.AnthropicMessage]: ...
+
+
+@overload
+def awrap(
+    chunks: AsyncIterable[T],
+    *,
+    strict: bool = False,
+    on_event: EventCallback | None = None,
+    field_rules: Mapping[str, FieldRule] | None = None,
+    normalize_finish_reason: bool = False,
+    eager_tool_calls: bool = False,
+    keep_obfuscation: bool = False,
+) -> AsyncFolded[T, m.ChatCompletion]: ...
 
 
 def awrap(
@@ -494,16 +700,11 @@ def awrap(
     normalize_finish_reason: bool = False,
     eager_tool_calls: bool = False,
     keep_obfuscation: bool = False,
-) -> AsyncFolded[T]:
+) -> AsyncFolded[T, Any]:
     """Async twin of :func:`wrap`; see :class:`AsyncFolded`."""
     _check_source(chunks, "awrap")
-    acc = Accumulator(
-        field_rules=field_rules,
-        normalize_finish_reason=normalize_finish_reason,
-        eager_tool_calls=eager_tool_calls,
-        keep_obfuscation=keep_obfuscation,
-    )
-    return AsyncFolded(chunks, acc, on_event, strict=strict)
+    options = _options(field_rules, normalize_finish_reason, eager_tool_calls, keep_obfuscation)
+    return AsyncFolded(chunks, _Front(options), on_event, strict=strict)
 
 
 def _close(*objects: Any) -> None:
