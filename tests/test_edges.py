@@ -646,20 +646,19 @@ def test_events_of_another_api_are_refused_naming_it(
         assert err.completion.extra == {}
 
 
-def test_other_api_events_are_refused_by_from_sse_and_read_log() -> None:
-    """SSE bodies (with or without `event:` lines) and JSON-lines logs of those APIs."""
-    for events, api in ((RESPONSES_EVENTS, "Responses API"), (ANTHROPIC_EVENTS, "Messages API")):
+def test_other_api_events_fold_through_from_sse_and_read_log() -> None:
+    """SSE bodies (with or without `event:` lines) and JSON-lines logs of those APIs fold into
+    that API's object, the one accumulate() makes of the events."""
+    for events in (RESPONSES_EVENTS, ANTHROPIC_EVENTS):
+        folded = streamfold.accumulate(events)
+        assert isinstance(folded, (streamfold.Response, streamfold.AnthropicMessage))
         bare = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
-        with pytest.raises(streamfold.InvalidChunkError, match=api):
-            streamfold.from_sse(bare)
+        assert streamfold.from_sse(bare) == folded
         named = b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
-        with pytest.raises(streamfold.InvalidChunkError):
-            streamfold.from_sse(named)
+        assert streamfold.from_sse(named) == folded
         results = list(streamfold.read_log("".join(json.dumps(e) + "\n" for e in events)))
-        messages = [str(err) for r in results for err in r.errors]
-        assert len(messages) == len(events)
-        assert all(api in message for message in messages)
-        assert all(r.completion is None for r in results)
+        assert [r.completion for r in results] == [folded]
+        assert results[0].ok
 
 
 def test_error_events_of_other_apis_are_stream_errors(fold: Fold) -> None:

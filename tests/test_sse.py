@@ -440,14 +440,17 @@ def test_invalid_utf8_in_data_is_replaced_not_fatal() -> None:
 
 
 def test_sse_body_of_another_api_is_a_clear_error() -> None:
-    """Anthropic's named events, or unnamed events without choices: not a chat stream."""
+    """Anthropic's named events fold as Anthropic's (a bad one named by its line and field);
+    unnamed events of no known API without choices: not a chat stream."""
     anthropic = (
         'event: message_start\ndata: {"type": "message_start", "message": {"id": "msg_1"}}\n\n'
         'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0}\n\n'
     )
-    with pytest.raises(streamfold.InvalidLineError, match="another API") as info:
+    with pytest.raises(streamfold.InvalidLineError, match="delta") as info:
         streamfold.from_sse(anthropic)
-    assert info.value.line == 2
+    assert info.value.line == 5
+    assert isinstance(info.value.completion, streamfold.AnthropicMessage)
+    assert info.value.completion.id == "msg_1"
     gemini = 'data: {"candidates": [{"content": {"parts": [{"text": "hi"}]}}]}\n\n'
     with pytest.raises(streamfold.InvalidLineError, match="no event carried 'choices'"):
         streamfold.from_sse(gemini)

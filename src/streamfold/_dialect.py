@@ -27,15 +27,18 @@ from ._responses import event_kind as responses_event_kind
 
 __all__ = [
     "ANTHROPIC",
+    "AnyCompletion",
     "CHAT",
     "RESPONSES",
     "Core",
     "Dialect",
-    "Folded",
     "dialect_of",
     "dialect_of_core",
+    "dialect_error",
     "dialect_of_name",
+    "dialect_of_type",
     "event_kind",
+    "is_start_event",
     "new_core",
 ]
 
@@ -44,7 +47,7 @@ CHAT: Final = "chat"
 RESPONSES: Final = "responses"
 ANTHROPIC: Final = "anthropic"
 
-Folded: TypeAlias = m.ChatCompletion | m.TextCompletion | m.Response | m.AnthropicMessage
+AnyCompletion: TypeAlias = m.ChatCompletion | m.TextCompletion | m.Response | m.AnthropicMessage
 """What any core folds a stream into."""
 
 _CHAT_OBJECTS: Final = frozenset({"chat.completion.chunk", "text_completion", "chat.completion"})
@@ -66,9 +69,9 @@ class Core(Protocol):
 
     def end_events(self) -> list[Event]: ...
 
-    def snapshot(self) -> Folded: ...
+    def snapshot(self) -> AnyCompletion: ...
 
-    def completion(self, *, strict: bool = False) -> Folded: ...
+    def completion(self, *, strict: bool = False) -> AnyCompletion: ...
 
     def mark_segment(self) -> None: ...
 
@@ -184,6 +187,31 @@ def new_core(
     if dialect == RESPONSES:
         return ResponseAccumulator()
     return MessageAccumulator()
+
+
+def is_start_event(event: Mapping[str, Any]) -> bool:
+    """The first event of a Responses or Messages stream (``response.created``,
+    ``message_start``): after a finished stream of a capture, the next stream begins."""
+    return event.get("type") in _START_EVENTS
+
+
+_START_EVENTS: Final = frozenset({"response.created", "message_start"})
+
+
+def dialect_error(chunk: dict[str, Any], dialect: Dialect) -> dict[str, Any]:
+    """An SSE error event (``event: error``, an ``error:`` line) of a Responses or Messages
+    stream as that API's ``error`` event: the chat shape ``{"error": payload}`` that the SSE
+    loops make of an untyped payload, rewritten (a typed payload is kept as it is)."""
+    if dialect == CHAT or chunk.get("type") == "error" or set(chunk) != {"error"}:
+        return chunk
+    payload = chunk["error"]
+    if dialect == RESPONSES:
+        if isinstance(payload, Mapping):
+            return {"type": "error", **payload}
+        return {"type": "error", "code": None, "message": str(payload), "param": None}
+    if isinstance(payload, Mapping):
+        return {"type": "error", "error": dict(payload)}
+    return {"type": "error", "error": {"type": "error", "message": str(payload)}}
 
 
 def event_kind(dialect: Dialect, event: dict[str, Any]) -> int:

@@ -162,8 +162,9 @@ def other_dialect(kind: str) -> str:
     else:
         api = "an API other than chat completions"
     return (
-        f"{kind!r} is an event of {api}, not a chat.completion.chunk: streamfold folds"
-        " chat completion streams (chunks with choices), not this API's events yet"
+        f"{kind!r} is an event of {api}, not a chat.completion.chunk: this stream began"
+        " as a chat completion stream, and one stream speaks one API (accumulate, wrap and"
+        " from_sse pick the API from a stream's first event; read_log keeps each stream apart)"
     )
 
 

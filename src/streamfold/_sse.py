@@ -50,10 +50,23 @@ from ._errors import (
     InvalidLineError,
     LineStreamError,
     StreamError,
+    UsageError,
     _DecodeError,
     locate,
     preview,
     where,
+)
+from ._dialect import (
+    CHAT,
+    AnyCompletion,
+    Core,
+    Dialect,
+    dialect_error,
+    dialect_of,
+    dialect_of_name,
+    dialect_of_type,
+    is_start_event,
+    new_core,
 )
 from ._fold import Accumulator, ChunkVariant, FieldRule
 from ._inputs import as_bytes, async_pieces, looks_like_path, one_input
@@ -79,7 +92,7 @@ __all__ = [
     "iter_sse",
 ]
 
-Completion = m.ChatCompletion | m.TextCompletion
+Completion = AnyCompletion
 SSESource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[Any] | Iterable[Any]
 
 DEFAULT_MAX_EVENT_SIZE: Final = 64 * 1024 * 1024
@@ -400,8 +413,10 @@ def event_chunk(kind: int, data: bytes, line: int, cut: bool) -> dict[str, Any]:
             payload = _parse_json(data)
         except ValueError:
             payload = data.decode("utf-8", "replace")
-        if type(payload) is dict and payload.get("error") is not None:
-            return payload
+        if type(payload) is dict and (
+            payload.get("error") is not None or dialect_of_type(payload.get("type"), payload)
+        ):
+            return payload  # (the Responses API's error event is flat: its own type says it)
         return {"error": payload}
     try:
         chunk = _parse_json(data)
@@ -427,12 +442,13 @@ class _SSEParse:
     consumer (and its accumulator) before the error is raised.
     """
 
-    __slots__ = ("decoder", "done", "source")
+    __slots__ = ("decoder", "dialect", "done", "source")
 
     def __init__(self, source: str | None, max_event_size: int) -> None:
         self.decoder = SSEDecoder(max_event_size)
         self.source = source
         self.done = False
+        self.dialect: Dialect | None = None  # told by the first event
 
     def feed(self, piece: bytes | str) -> Iterator[dict[str, Any]]:
         try:
@@ -449,16 +465,22 @@ class _SSEParse:
 
     def _chunks(self, events: list[Event], cut: bool) -> Iterator[dict[str, Any]]:
         last = len(events) - 1
-        for i, (kind, data, line, _) in enumerate(events):
+        for i, (kind, data, line, name) in enumerate(events):
             if kind == DONE:
                 self.done = True
                 return
             if kind == OTHER:
-                continue
+                # named events are the Responses and Messages APIs' way; a chat body's are not
+                # chunks (skipped, as they always were)
+                if self.dialect == CHAT or dialect_of_name(name or "") is None:
+                    continue
+                kind = MESSAGE
             try:
                 chunk = event_chunk(kind, data, line, cut and i == last)
             except _DecodeError as exc:
                 raise self._error(exc) from None
+            if self.dialect is None:
+                self.dialect = dialect_of(chunk)
             yield chunk
 
     def _error(self, exc: _DecodeError) -> InvalidLineError:
@@ -474,10 +496,21 @@ class _SSEParse:
 class Stream:
     """One stream folded from events: its accumulator, the errors met, and where it was."""
 
-    __slots__ = ("acc", "errors", "first_line", "last_line", "saw_choices", "skipped")
+    __slots__ = (
+        "acc",
+        "decided",
+        "dialect",
+        "errors",
+        "first_line",
+        "last_line",
+        "saw_choices",
+        "skipped",
+    )
 
-    def __init__(self, acc: Accumulator) -> None:
+    def __init__(self, acc: Core, dialect: Dialect = CHAT, decided: bool = False) -> None:
         self.acc = acc
+        self.dialect = dialect  # the API the stream speaks: known once ``decided``
+        self.decided = decided
         self.errors: list[InvalidLineError | LineStreamError] = []
         self.first_line: int | None = None
         self.last_line: int | None = None
@@ -486,6 +519,8 @@ class Stream:
 
     def foreign(self, source: str | None) -> InvalidLineError | None:
         """An error when the events were not chat completion chunks at all (another API)."""
+        if self.dialect != CHAT:
+            return None
         if self.acc.chunks == 0 and self.skipped is not None:
             line, name = self.skipped
             return InvalidLineError(
@@ -558,7 +593,7 @@ class _SSEFold:
             "normalize_finish_reason": normalize_finish_reason,
             "keep_obfuscation": keep_obfuscation,
         }
-        self.stream = Stream(Accumulator(**self.options))
+        self.stream = Stream(Accumulator(**self.options))  # (replaced if the body is another API's)
         self.finished: list[Stream] = []
         self.done = False
         self.templates: list[Template] = []  # the current stream's, oldest first
@@ -696,9 +731,16 @@ class _SSEFold:
             elif kind == ERROR:
                 chunk = self._slow_chunk(self.stream, ERROR, data, line, line == cut_line)
                 if chunk is not None:
+                    if self.stream.dialect != CHAT:
+                        chunk = dialect_error(chunk, self.stream.dialect)
                     self._add(chunk, line)
             elif kind == DONE:
                 self._done()
+            elif self.stream.dialect != CHAT or (
+                not self.stream.decided and dialect_of_name(name or "") is not None
+            ):
+                # the Responses and Messages APIs name every event: folded by the data's type
+                self._message(data, line, line == cut_line, False)
             elif self.stream.skipped is None:
                 self.stream.skipped = (line, name or "")
             if self.done:
@@ -869,14 +911,16 @@ class _SSEFold:
         self, batch: list[ChunkVariant], leaves: list[Any], run: bytes, start: int, line: int
     ) -> None:
         stream = self.stream
+        acc = stream.acc
+        assert isinstance(acc, Accumulator)  # templates are learned from chat chunks only
         done = offset = 0  # events of the batch folded or refused, and their leaves
         while done < len(batch):
-            first = stream.acc.chunks
+            first = acc.chunks
             try:
                 if done:
-                    stream.acc.add_variants(batch[done:], leaves[offset:])
+                    acc.add_variants(batch[done:], leaves[offset:])
                 else:
-                    stream.acc.add_variants(batch, leaves)
+                    acc.add_variants(batch, leaves)
                 break
             except (InvalidChunkError, StreamError) as exc:
                 bad = done + (first if exc.position is None else exc.position) - first
@@ -927,6 +971,12 @@ class _SSEFold:
 
     def _add(self, chunk: dict[str, Any], line: int) -> bool:
         stream = self.stream
+        if not stream.decided:
+            stream = self._decide(chunk)
+        elif self.multi and stream.dialect != CHAT and stream.acc.is_complete:
+            if is_start_event(chunk) and not stream.errors:  # the next body of a capture
+                self._end()
+                stream = self._decide(chunk)
         if stream.first_line is None:
             stream.first_line = line
         if not stream.saw_choices and "choices" in chunk:
@@ -939,6 +989,22 @@ class _SSEFold:
             return False
         return True
 
+    def _decide(self, chunk: dict[str, Any]) -> Stream:
+        """The first event of the stream says which API it is: a fresh core when it is not
+        chat (the chat options are refused for another API, except in a capture of many)."""
+        stream = self.stream
+        stream.decided = True
+        dialect = dialect_of(chunk)
+        if dialect is not None and dialect != CHAT and stream.acc.chunks == 0:
+            options = {} if self.multi else self.options
+            try:
+                stream.acc = new_core(dialect, **options)
+            except UsageError as exc:
+                exc.completion = stream.acc.snapshot()
+                raise
+            stream.dialect = dialect
+        return stream
+
     def _learn(self, chunk: dict[str, Any], data: bytes) -> Template | None:
         """The template of a chunk just folded, kept for the events that may repeat it."""
         if self.learned >= FREE_LEARNING + self.hits // 4 and self.misses % 32:
@@ -946,7 +1012,10 @@ class _SSEFold:
         choices = chunk.get("choices")
         if type(choices) is not list or len(choices) != 1 or not carries_fragment(choices[0]):
             return None
-        variant = self.stream.acc.variant(chunk)
+        acc = self.stream.acc
+        if not isinstance(acc, Accumulator):
+            return None
+        variant = acc.variant(chunk)
         template = Template.make(data, variant) if variant is not None else None
         if template is not None:
             self.learned += 1
