@@ -48,7 +48,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Final, NoReturn, overload
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from . import _model as m
 from ._convert import from_dict, json_loads, to_dict
@@ -879,7 +879,8 @@ def to_events(
     among the text pieces, a thinking block's signature as one ``signature_delta``, a tool
     block's input as ``input_json_delta`` pieces of its JSON, other blocks whole in their start),
     an occasional ``ping``, then ``message_delta`` (stop reason, stop sequence, output usage) and
-    ``message_stop`` when the message has a ``stop_reason``. The same seed gives the same events.
+    ``message_stop`` when the message has a ``stop_reason`` (without one, the stream is cut:
+    ``message_start`` then carries the whole usage). The same seed gives the same events.
     Raises ``ValueError`` for a ``piece_size`` below 1.
     """
     if piece_size < 1:
@@ -889,7 +890,8 @@ def to_events(
     start_usage: dict[str, Any] | None = None
     if usage is not None:
         start_usage = dict(usage)
-        if type(usage.get("output_tokens")) is int:
+        if type(usage.get("output_tokens")) is int and message.stop_reason is not None:
+            # the closing message_delta reports the output tokens; a cut stream ends without it
             start_usage["output_tokens"] = min(1, usage["output_tokens"])
     skeleton: dict[str, Any] = {
         "id": message.id,
@@ -898,7 +900,7 @@ def to_events(
         "model": message.model,
         "content": [],
         "stop_reason": None,
-        "stop_sequence": None,
+        "stop_sequence": message.stop_sequence if message.stop_reason is None else None,
     }
     if start_usage is not None:
         skeleton["usage"] = start_usage
@@ -988,6 +990,7 @@ def _sdk() -> Any:
     """Import the SDK, or raise ``ModuleNotFoundError`` naming the extra that installs it."""
     try:
         import anthropic  # the top level first: a package blocked or missing stops here
+        import anthropic._models
         import anthropic.types
     except ImportError as exc:
         raise ModuleNotFoundError(
@@ -997,11 +1000,7 @@ def _sdk() -> Any:
     return anthropic
 
 
-@overload
-def to_anthropic(obj: m.AnthropicMessage, *, validate: bool = True) -> anthropic.types.Message: ...
-@overload
-def to_anthropic(obj: Any, *, validate: bool = True) -> Any: ...
-def to_anthropic(obj: Any, *, validate: bool = True) -> Any:
+def to_anthropic(obj: m.AnthropicMessage, *, validate: bool = True) -> anthropic.types.Message:
     """Return an :class:`AnthropicMessage` as the anthropic SDK's ``Message``, every extra key
     kept.
 
@@ -1021,13 +1020,15 @@ def to_anthropic(obj: Any, *, validate: bool = True) -> Any:
     data = to_dict(obj)
     theirs = sdk.types.Message
     if not validate:
-        from anthropic._models import construct_type
-
-        return construct_type(type_=theirs, value=data)
+        # the SDK's own unchecked builder, which builds nested models (model_construct does not)
+        construct: Any = sdk._models.construct_type
+        built: anthropic.types.Message = construct(type_=theirs, value=data)
+        return built
     import pydantic
 
     try:
-        return theirs.model_validate(data)
+        checked: anthropic.types.Message = theirs.model_validate(data)
+        return checked
     except pydantic.ValidationError as exc:
         errors = exc.errors()
         path = ".".join(str(p) for p in errors[0]["loc"])
