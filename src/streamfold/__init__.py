@@ -11,6 +11,7 @@ from ._adapters import (
     awrap,
     wrap,
 )
+from ._anthropic import MessageAccumulator, from_anthropic, to_anthropic
 from ._convert import from_dict, from_json, to_dict, to_json
 from ._errors import (
     IncompleteStreamError,
@@ -118,6 +119,7 @@ __all__ = [
     "LineStreamError",
     "LogResult",
     "LogprobsDelta",
+    "MessageAccumulator",
     "PartialFold",
     "PartialJSON",
     "PartialMergeError",
@@ -153,6 +155,7 @@ __all__ = [
     "aiter_sse",
     "awrap",
     "fold_logs",
+    "from_anthropic",
     "from_dict",
     "from_json",
     "from_openai",
@@ -161,6 +164,7 @@ __all__ = [
     "merge_partials",
     "parse_arguments",
     "read_log",
+    "to_anthropic",
     "to_chunks",
     "to_dict",
     "to_json",
