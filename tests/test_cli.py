@@ -161,7 +161,8 @@ def test_strict_fails_unfinished_streams(capsys: pytest.CaptureFixture[str]) -> 
 def test_server_errors_and_other_apis_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Groq's error event, llama.cpp's error line, and an SSE body of another API."""
+    """Groq's error event, llama.cpp's error line, and a malformed body of another API (named
+    by its line and field, as a chat one is)."""
     for name, line in (("groq_error.sse", 14), ("llamacpp_error.sse", 11)):
         status, out, err = run(capsys, EXAMPLES / name)
         assert status == 1
@@ -176,7 +177,7 @@ def test_server_errors_and_other_apis_exit_1(
     other.write_text('event: message_start\ndata: {"type": "message_start"}\n\n')
     status, _, err = run(capsys, other)
     assert status == 1
-    assert err.startswith(f"{other}:2: no chat completion chunk")
+    assert err.startswith(f"{other}:2: event 0: message: expected an object")
 
 
 def test_binary_input_is_one_message_and_garbage_lines_are_capped(

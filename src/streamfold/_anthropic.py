@@ -845,10 +845,10 @@ def _coerce(event: Any) -> dict[str, Any] | None:
 
 
 def event_kind(event: Any) -> int:
-    """``_logs.CLOSE`` for ``message_stop`` (the stream ends), ``FINISH`` for a
+    """``_kinds.CLOSE`` for ``message_stop`` (the stream ends), ``FINISH`` for a
     ``message_delta`` with a ``stop_reason``, ``CHOICES`` for content events, ``IDLE`` for the
     rest (``message_start``, ``ping``, a ``message_delta`` without a stop reason, unknown)."""
-    from ._logs import CHOICES, CLOSE, FINISH, IDLE
+    from ._kinds import CHOICES, CLOSE, FINISH, IDLE
 
     kind = _field(event, "type")
     if kind in ("content_block_delta", "content_block_start", "content_block_stop"):

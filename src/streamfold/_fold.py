@@ -35,7 +35,7 @@ import itertools
 import operator
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeGuard, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, cast, get_args
 
 import attrs
 
@@ -146,11 +146,6 @@ ANTHROPIC_EVENTS: Final = frozenset(
         "ping",
     }
 )
-
-
-def is_other_dialect(kind: object) -> TypeGuard[str]:
-    """True for the event type of a streaming API streamfold does not fold yet."""
-    return type(kind) is str and (kind.startswith("response.") or kind in ANTHROPIC_EVENTS)
 
 
 def other_dialect(kind: str) -> str:

@@ -49,8 +49,21 @@ from ._errors import (
     preview,
     where,
 )
-from ._fold import Accumulator, ChunkVariant, FieldRule, is_other_dialect, other_dialect
+from ._dialect import (
+    ANTHROPIC,
+    CHAT,
+    RESPONSES,
+    AnyCompletion,
+    Core,
+    Dialect,
+    dialect_of,
+    dialect_of_type,
+    event_kind,
+    new_core,
+)
+from ._fold import Accumulator, ChunkVariant, FieldRule
 from ._inputs import BINARY as BINARY
+from ._kinds import CHOICES, CLOSE, FAILED, FINISH, IDLE, INVALID
 from ._inputs import ReadError, as_bytes, open_inputs
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
@@ -62,9 +75,21 @@ from ._sse import (
 )
 from ._template import LIST_BATCH, LineTemplates, Template, decode_leaves
 
-__all__ = ["DEFAULT_WINDOW", "KeyFunction", "LogResult", "LogSource", "read_log"]
+__all__ = [
+    "CHOICES",
+    "CLOSE",
+    "DEFAULT_WINDOW",
+    "FAILED",
+    "FINISH",
+    "IDLE",
+    "INVALID",
+    "KeyFunction",
+    "LogResult",
+    "LogSource",
+    "read_log",
+]
 
-Completion = m.ChatCompletion | m.TextCompletion
+Completion = AnyCompletion
 KeyFunction = Callable[[Any], "tuple[Hashable, Any] | None"]
 """``key(record) -> (stream_key, chunk)``, or ``None`` to skip the record."""
 LogSource = bytes | str | os.PathLike[str] | IO[Any] | Iterable[Any]
@@ -124,8 +149,10 @@ class _LogStream(Stream):
         "warnings",
     )
 
-    def __init__(self, acc: Accumulator, key: Any, source: str | None, line: int) -> None:
-        super().__init__(acc)
+    def __init__(
+        self, acc: Core, key: Any, source: str | None, line: int, dialect: Dialect = CHAT
+    ) -> None:
+        super().__init__(acc, dialect, True)
         self.key = key
         self.source = source
         self.last_source = source
@@ -168,6 +195,7 @@ class _LogFold:
             "normalize_finish_reason": normalize_finish_reason,
         }
         self.open: dict[Any, _LogStream] = {}
+        self.router = Router()  # the streams of the Responses and Messages APIs' events
         self.finished: deque[tuple[int, _LogStream]] = deque()  # (expiry, stream) in order
         self.tick = 0  # lines read so far, over every input
         self.templates = LineTemplates()  # of the open streams (default keys only)
@@ -302,11 +330,18 @@ class _LogFold:
         if got is None:
             return None
         stream_key, chunk = got
+        if type(stream_key) is Routed:  # an event of another API: which stream is it?
+            try:
+                stream_key = self.router.key(stream_key.dialect, chunk, source)
+            except _DecodeError as exc:
+                if orphans.take(number):
+                    yield self._orphan(exc.message, source, number)
+                return None
         stream = self.open.get(stream_key)
         if stream is None:
-            stream = self.open[stream_key] = _LogStream(
-                Accumulator(**self.options), stream_key, source, number
-            )
+            dialect = dialect_of(chunk) or CHAT
+            core = Accumulator(**self.options) if dialect == CHAT else new_core(dialect)
+            stream = self.open[stream_key] = _LogStream(core, stream_key, source, number, dialect)
         elif stream.raws:  # lines of it wait in its batch: they come first
             yield from self._flush(stream, source, orphans)
         tick = self.tick
@@ -332,7 +367,7 @@ class _LogFold:
             if stream.starts == 2:
                 stream.warnings.append(empty_key_warning(stream_key, source, number))
         # -- does the stream close here? ----------------------------------------------------
-        kind = chunk_kind(chunk)
+        kind = chunk_kind(chunk) if stream.dialect == CHAT else event_kind(stream.dialect, chunk)
         if kind == FINISH and not stream.complete:
             stream.complete = stream.acc.is_complete
             if stream.complete:  # what follows is rare: no templates for it
@@ -350,6 +385,7 @@ class _LogFold:
             and stream_key
             and self.by_id
             and type(raw) is bytes
+            and stream.dialect == CHAT  # (templates are chat chunks')
         ):
             return self.templates.learn(stream, chunk, raw)
         return None
@@ -409,6 +445,7 @@ class _LogFold:
         """Fold lines that matched templates from their decoded leaves; a refused one is an
         error of the stream, at its line, and the rest fold."""
         acc = stream.acc
+        assert isinstance(acc, Accumulator)  # templates are learned from chat chunks only
         done = offset = 0  # lines folded or refused, and their leaves
         while done < len(variants):
             first = acc.chunks
@@ -472,6 +509,8 @@ class _LogFold:
         stream.emitted = True
         self.templates.forget(stream.templates)
         del self.open[stream.key]
+        if stream.dialect != CHAT:
+            self.router.closed(stream.key)
         return self._result(stream, stream.key, stream.source, stream.last_source)
 
     def _result(
@@ -527,7 +566,7 @@ def stream_result(
     try:
         completion = folded.completion(strict=strict)
     except IncompleteStreamError as exc:
-        completion = exc.completion  # type: ignore[assignment]  # (the dialects widen this)
+        completion = exc.completion
         incomplete = exc
     if key is _BY_ID:  # an SSE body: the stream is known by its completion's id
         key = completion.id
@@ -650,7 +689,9 @@ def line_parser(key: KeyFunction | None) -> Callable[[Any], tuple[Hashable, Any]
             if type(record) is not dict:
                 raise _DecodeError(0, f"expected a JSON object, got {preview(raw)}")
             if key is None and (
-                "choices" in record or "object" in record or record.get("error") is not None
+                "choices" in record
+                or "object" in record
+                or (record.get("error") is not None and "type" not in record)
             ):
                 stream_key: Any = record.get("id")
                 chunk: Any = record
@@ -701,13 +742,7 @@ def _call_key(key: KeyFunction | None, record: dict[str, Any]) -> tuple[Hashable
     return got
 
 
-# How a chunk ended (``chunk_kind`` for one that folded well, or an error).
-IDLE: Final = 0  # no choices and no usage: nothing ends
-CLOSE: Final = 1  # no choices, a usage: the include_usage chunk, the last of its stream
-CHOICES: Final = 2  # choices, none finishing
-FINISH: Final = 3  # a choice finishes: the stream may be complete
-INVALID: Final = 4  # the core refused the chunk (InvalidChunkError), or its line was cut
-FAILED: Final = 5  # the chunk carried a server error (StreamError)
+# How a chunk ended (``chunk_kind`` for one that folded well, or an error): see ``_kinds``.
 
 # What it means for its stream (``StreamEnd``); false only for OPEN.
 OPEN: Final = 0  # the stream goes on
@@ -814,20 +849,36 @@ def _unframe(line: bytes) -> Any:
 
 
 def _is_chunk(data: dict[str, Any]) -> bool:
-    """A chunk has choices or an object type, or carries an error (a flat error has both)."""
-    return "choices" in data or "object" in data or data.get("error") is not None
+    """A chunk has choices or an object type, or carries an error (a flat error has both; an
+    error with a ``type`` is an event of the Responses or Messages API)."""
+    return (
+        "choices" in data
+        or "object" in data
+        or (data.get("error") is not None and "type" not in data)
+    )
+
+
+def _keyed(data: dict[str, Any]) -> tuple[Hashable, Any] | None:
+    """A chat chunk and its ``id``, or an event of another API and its ``Routed`` marker."""
+    if _is_chunk(data):
+        return data.get("id"), data
+    dialect = dialect_of_type(data.get("type"), data)
+    if dialect is not None:
+        return ROUTED[dialect], data
+    return None
 
 
 def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
-    """The chunk a record holds (itself, or a value that is a chunk) and its ``id``."""
-    if _is_chunk(record):
-        return record.get("id"), record
-    kind = record.get("type")
-    if is_other_dialect(kind):
-        raise _DecodeError(0, other_dialect(kind))
+    """The chunk a record holds (itself, or a value that is a chunk) and its ``id``; for an
+    event of the Responses or Messages API, a ``Routed`` marker (``Router`` finds its stream)."""
+    found = _keyed(record)
+    if found is not None:
+        return found
     for value in record.values():
-        if type(value) is dict and _is_chunk(value):
-            return value.get("id"), value
+        if type(value) is dict:
+            found = _keyed(value)
+            if found is not None:
+                return found
         if type(value) is str:
             text = value.strip()
             if text.startswith("data:"):
@@ -839,14 +890,137 @@ def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
                     inner = _parse_json(text.encode("utf-8", "surrogatepass"))
                 except ValueError:
                     continue
-                if type(inner) is dict and _is_chunk(inner):
-                    return inner.get("id"), inner
+                if type(inner) is dict:
+                    found = _keyed(inner)
+                    if found is not None:
+                        return found
     keys = ", ".join(list(record)[:5])
     raise _DecodeError(
         0,
-        f"no chat completion chunk in this record (keys: {keys}): "
-        "pass key= to read_log to say where the chunk is",
+        f"no chat completion chunk in this record (keys: {keys}), nor an event of the"
+        " Responses or Messages API: pass key= to read_log to say where the chunk is",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the streams of the Responses and Messages APIs
+
+
+class Routed:
+    """The stream key of an event of the Responses or Messages API, still to be found: only
+    some of their events name their stream (``Router``)."""
+
+    __slots__ = ("dialect",)
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    def __repr__(self) -> str:
+        return f"Routed({self.dialect!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _routed, (self.dialect,)  # one marker per dialect, also after a pickle
+
+
+def _routed(dialect: Dialect) -> Routed:
+    return ROUTED[dialect]
+
+
+ROUTED: Final[dict[Dialect, Routed]] = {
+    RESPONSES: Routed(RESPONSES),
+    ANTHROPIC: Routed(ANTHROPIC),
+}
+
+
+class Router:
+    """Which stream an event of the Responses or Messages API belongs to, per input file.
+
+    Responses: the events that carry the ``response`` name it by its id; ``output_item.added``
+    (and every event with an ``item_id`` or an ``item``) is mapped to the stream its item was
+    first seen in; an event that names nothing known goes to the one open Responses stream of its
+    file, or, of several, to the one whose last event's ``sequence_number`` is one less. Messages: ``message_start`` names the message; every later event goes to the one open
+    Messages stream of its file. With several open and nothing to tell them apart, the event is
+    an error telling the user to give a key (``key=``, ``--key``). An event with no open stream
+    to go to opens one keyed ``(dialect, None)``.
+    """
+
+    __slots__ = ("items", "items_of", "open", "sequence", "where")
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str | None, Dialect], dict[Hashable, None]] = {}
+        self.items: dict[tuple[str | None, str], Hashable] = {}  # (file, item id) -> key
+        self.items_of: dict[Hashable, list[tuple[str | None, str]]] = {}
+        self.where: dict[Hashable, tuple[str | None, Dialect]] = {}
+        self.sequence: dict[Hashable, int] = {}  # a Responses stream's last sequence_number
+
+    def key(self, dialect: Dialect, event: dict[str, Any], source: str | None) -> Hashable:
+        """The stream key of ``event``; raises ``_DecodeError`` when it cannot be told."""
+        if dialect == RESPONSES:
+            key = self._response(event, source)
+            number = event.get("sequence_number")
+            if type(number) is int:
+                self.sequence[key] = number
+            return key
+        if event.get("type") == "message_start":
+            message = event.get("message")
+            if type(message) is dict and type(message.get("id")) is str:
+                return self._opened(message["id"], source, dialect)
+        return self._only(dialect, event, source)
+
+    def _response(self, event: dict[str, Any], source: str | None) -> Hashable:
+        dialect: Dialect = RESPONSES
+        response = event.get("response")
+        if type(response) is dict and type(response.get("id")) is str:
+            return self._opened(response["id"], source, dialect)
+        item_id = event.get("item_id")
+        if item_id is None:
+            item = event.get("item")
+            item_id = item.get("id") if type(item) is dict else None
+        if type(item_id) is str:
+            known = self.items.get((source, item_id))
+            if known is not None:
+                return known
+            key = self._only(dialect, event, source)
+            self.items[source, item_id] = key
+            self.items_of.setdefault(key, []).append((source, item_id))
+            return key
+        return self._only(dialect, event, source)
+
+    def closed(self, key: Hashable) -> None:
+        """The stream ``key`` was emitted: its events no longer go to it."""
+        place = self.where.pop(key, None)
+        if place is not None:
+            self.open[place].pop(key, None)
+        for item in self.items_of.pop(key, ()):
+            self.items.pop(item, None)
+        self.sequence.pop(key, None)
+
+    def _opened(self, key: Hashable, source: str | None, dialect: Dialect) -> Hashable:
+        if key not in self.where:
+            self.where[key] = (source, dialect)
+            self.open.setdefault((source, dialect), {})[key] = None
+        return key
+
+    def _only(self, dialect: Dialect, event: dict[str, Any], source: str | None) -> Hashable:
+        streams = self.open.get((source, dialect))
+        if not streams:
+            return self._opened((dialect, None), source, dialect)
+        if len(streams) == 1:
+            return next(iter(streams))
+        number = event.get("sequence_number")
+        if type(number) is int:
+            after = [key for key in streams if self.sequence.get(key) == number - 1]
+            if len(after) == 1:
+                return after[0]
+        api = "OpenAI Responses API" if dialect == RESPONSES else "Anthropic Messages API"
+        names = ", ".join(repr(key) for key in list(streams)[:3])
+        raise _DecodeError(
+            0,
+            f"an event of the {api} ({event.get('type')!r}) that names no stream, while"
+            f" {len(streams)} of its streams are open in this file ({names}): pass key= to"
+            " read_log (--key FIELD on the command line) to say which stream each record"
+            " belongs to",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
