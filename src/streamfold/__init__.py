@@ -78,6 +78,7 @@ from ._openai import from_openai, to_openai
 from ._parallel import fold_logs
 from ._partial import PartialJSON, parse_arguments, try_parse_arguments
 from ._replay import to_chunks, to_sse
+from ._responses import Disagreement, ResponseAccumulator
 from ._sse import afrom_sse, aiter_sse, from_sse, iter_sse
 
 __version__ = "0.1.0"
@@ -106,6 +107,7 @@ __all__ = [
     "CompletionUsage",
     "ContentDelta",
     "ContentDone",
+    "Disagreement",
     "ErrorEvent",
     "Event",
     "FieldRule",
@@ -127,6 +129,7 @@ __all__ = [
     "RefusalDelta",
     "RefusalDone",
     "Response",
+    "ResponseAccumulator",
     "StreamError",
     "StreamfoldError",
     "TextChoice",

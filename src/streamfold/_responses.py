@@ -461,7 +461,7 @@ class ResponseAccumulator:
         (builds the response when ``completion()`` was not called)."""
         if self._final is not None:
             return self._final_dis
-        return self._build()[1]
+        return tuple(self._build()[1])
 
     def mark_segment(self) -> None:
         """Fold a segment of a stream (see ``merge``). Nothing waits for the merge here: events
@@ -652,7 +652,8 @@ class ResponseAccumulator:
         if type(seq) is not int:
             seq = _int(event, "sequence_number")
             assert seq is not None
-        assert self._next is not None and self._first is not None
+        assert self._next is not None
+        assert self._first is not None
         if seq >= self._next:
             if seq in self._held_seqs:
                 self._dups += 1
@@ -806,7 +807,8 @@ class ResponseAccumulator:
             if parts is not None:
                 if type(parts) is not list:
                     _fail(f"item.{key}", "a list", parts)
-                collections.append((key, [_dump(p, f"item.{key}[{i}]") for i, p in enumerate(parts)]))
+                dumped = [_dump(p, f"item.{key}[{i}]") for i, p in enumerate(parts)]
+                collections.append((key, dumped))
         if dry:
             return
         if self._out is not None and not self._started:
@@ -967,7 +969,9 @@ class ResponseAccumulator:
         if not item.started and self._out is not None:
             item.started = True
             self._out.append(
-                ToolCallStarted(choice_index=0, index=_index(item), id=_call_id(item), name=_name(item))
+                ToolCallStarted(
+                    choice_index=0, index=_index(item), id=_call_id(item), name=_name(item)
+                )
             )
 
     def _tool_done(self, item: _Item) -> None:
@@ -977,7 +981,7 @@ class ResponseAccumulator:
         slot = item.slot
         arguments = ""
         if slot is not None:
-            arguments = (slot.full if slot.full is not None else "".join(slot.frags))
+            arguments = slot.full if slot.full is not None else "".join(slot.frags)
         elif item.base is not None:
             got = item.base.get(_ITEM_FIELD.get(item.type, "arguments"))
             arguments = got if type(got) is str else ""
@@ -1035,11 +1039,10 @@ class ResponseAccumulator:
 
     def _build(self) -> tuple[m.Response, list[Disagreement]]:
         dis: list[Disagreement] = []
-        output: list[Any] = []
-        for index in sorted(self._items):
-            output.append(self._items[index].build(f"output[{index}]", dis))
-        for n, item in enumerate(self._orphans):
-            output.append(item.build(f"output[?{n}]", dis))
+        output: list[Any] = [
+            self._items[index].build(f"output[{index}]", dis) for index in sorted(self._items)
+        ]
+        output.extend(item.build(f"output[?{n}]", dis) for n, item in enumerate(self._orphans))
         sent = self._terminal_output
         if sent:
             if sent != output:
@@ -1048,7 +1051,7 @@ class ResponseAccumulator:
                 else:
                     dis.extend(
                         Disagreement(f"output[{i}]", mine, theirs, "terminal")
-                        for i, (mine, theirs) in enumerate(zip(output, sent))
+                        for i, (mine, theirs) in enumerate(zip(output, sent, strict=True))
                         if mine != theirs
                     )
             output = sent
@@ -1169,7 +1172,9 @@ def event_kind(event: Any) -> int:
 # the way back: a response as the events that stream it
 
 
-def to_events(response: m.Response, *, piece_size: int = 4, seed: int = 0) -> Iterator[dict[str, Any]]:
+def to_events(
+    response: m.Response, *, piece_size: int = 4, seed: int = 0
+) -> Iterator[dict[str, Any]]:
     """A realistic event stream (plain dicts, in the API's shapes, numbered from 0) that folds
     back to exactly ``response``; text is sent in pieces of 1 to ``piece_size`` characters, the
     same ``seed`` giving the same events.
