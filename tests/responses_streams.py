@@ -718,7 +718,7 @@ WEB_SEARCH = ResponseStream(
     },
 )
 
-# -- 7. a cut stream: no terminal event ---------------------------------------------------------------
+# -- 7. a cut stream: no terminal event ------------------------------------------------------------
 
 CUT = ResponseStream(
     TEXT.events[:6],
@@ -770,7 +770,7 @@ ERROR_EVENT = ResponseStream(
     },
 )
 
-# -- 9. response.failed ------------------------------------------------------------------------------
+# -- 9. response.failed ----------------------------------------------------------------------------
 
 _FAIL = {"code": "rate_limit_exceeded", "message": "Rate limit reached for gpt-4.1."}
 FAILED = ResponseStream(
@@ -790,7 +790,7 @@ FAILED = ResponseStream(
     error={"code": "rate_limit_exceeded", "message": "Rate limit reached for gpt-4.1."},
 )
 
-# -- 10. response.incomplete: max_output_tokens --------------------------------------------------------
+# -- 10. response.incomplete: max_output_tokens ----------------------------------------------------
 
 _MSG_CUT = {
     "id": "msg_i",
@@ -870,7 +870,7 @@ INCOMPLETE = ResponseStream(
     },
 )
 
-# -- 11. a gateway's terminal response.completed with output: [] (and no done events) ---------------
+# -- 11. a gateway's terminal response.completed with output: [] (and no done events) --------------
 
 GATEWAY_EMPTY = ResponseStream(
     numbered(
@@ -916,7 +916,7 @@ GATEWAY_EMPTY = ResponseStream(
     },
 )
 
-# -- 12. an event after the terminal one -------------------------------------------------------------
+# -- 12. an event after the terminal one -----------------------------------------------------------
 
 AFTER_TERMINAL = ResponseStream(
     [
@@ -931,7 +931,7 @@ AFTER_TERMINAL = ResponseStream(
     TEXT.expected,
 )
 
-# -- 13. out of order and duplicated sequence numbers ----------------------------------------------------
+# -- 13. out of order and duplicated sequence numbers ----------------------------------------------
 
 _SHUFFLED = TEXT.events
 OUT_OF_ORDER = ResponseStream(
@@ -953,7 +953,7 @@ OUT_OF_ORDER = ResponseStream(
     TEXT.expected,
 )
 
-# -- 14. no content_part.added, no done events: a server that sends only items and deltas ----------------
+# -- 14. no content_part.added, no done events: a server that sends only items and deltas ----------
 
 NO_PART_ADDED = ResponseStream(
     numbered(

@@ -775,6 +775,8 @@ class ResponseAccumulator:
         self._raise(payload, pos)
 
     def _raise(self, payload: Any, pos: int) -> NoReturn:
+        if self._out is not None:  # nothing can follow: what is open is done
+            self._fire_all()
         detail = payload.get("message") if isinstance(payload, dict) else payload
         if detail is None and isinstance(payload, dict):
             detail = payload.get("code") or payload.get("type")
