@@ -28,7 +28,7 @@ async def _agen(chunks: Iterable[Any]) -> AsyncIterator[Any]:
         yield chunk
 
 
-def _via_wrap(chunks: Iterable[Any], **options: Any) -> streamfold.Completion:
+def _via_wrap(chunks: Iterable[Any], **options: Any) -> Any:
     strict = options.pop("strict", False)
     wrapped = streamfold.wrap(chunks, **options)
     seen = list(wrapped)
@@ -36,7 +36,7 @@ def _via_wrap(chunks: Iterable[Any], **options: Any) -> streamfold.Completion:
     return wrapped.accumulator.completion(strict=strict)
 
 
-async def _via_awrap(chunks: Iterable[Any], **options: Any) -> streamfold.Completion:
+async def _via_awrap(chunks: Iterable[Any], **options: Any) -> Any:
     strict = options.pop("strict", False)
     wrapped = streamfold.awrap(_agen(chunks), **options)
     seen = [chunk async for chunk in wrapped]
@@ -51,7 +51,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _adapter(name: str, sync: Fold, asynchronous: Callable[..., Any]) -> Fold:
+def _adapter(name: str, sync: Callable[..., Any], asynchronous: Callable[..., Any]) -> Fold:
     """``fold(chunks, **options)`` through the adapter ``name``; ``sync`` / ``asynchronous``
     are the accumulate functions, the wrappers go through their accumulator."""
     if name == "accumulate":
@@ -60,17 +60,16 @@ def _adapter(name: str, sync: Fold, asynchronous: Callable[..., Any]) -> Fold:
         return _via_wrap
     backend, adapter = name.split("-")
 
-    def run(chunks: Iterable[Any], **options: Any) -> streamfold.Completion:
+    def run(chunks: Iterable[Any], **options: Any) -> Any:
         chunks = list(chunks)
         if adapter == "aaccumulate":
 
-            async def main() -> streamfold.Completion:
-                result: streamfold.Completion = await asynchronous(_agen(chunks), **options)
-                return result
+            async def main() -> Any:
+                return await asynchronous(_agen(chunks), **options)
 
         else:
 
-            async def main() -> streamfold.Completion:
+            async def main() -> Any:
                 return await _via_awrap(chunks, **options)
 
         return anyio.run(main, backend=backend)

@@ -122,7 +122,7 @@ def test_a_late_usage_chunk_inside_the_window_is_folded_in() -> None:
     ]
     results = {r.key: r for r in streamfold.read_log(lines, window=5)}
     completion = results["A"].completion
-    assert completion is not None
+    assert isinstance(completion, streamfold.ChatCompletion)
     assert completion.usage is not None
     assert completion.usage.total_tokens == 42
 
@@ -143,7 +143,7 @@ def test_a_chunk_after_the_finish_restarts_the_window() -> None:
     first = next(results)
     assert first.key == "A"
     assert lines.read == 6  # line 3 + 2 lines of window, seen when line 6 is read
-    assert first.completion is not None
+    assert isinstance(first.completion, streamfold.ChatCompletion)
     assert first.completion.choices[0].finish_reason == "stop"
     assert "content_filter_results" in first.completion.choices[0].extra
 

@@ -83,6 +83,12 @@ async def _agen(pieces: Iterable[bytes | str]) -> AsyncIterator[bytes | str]:
         yield piece
 
 
+def _chat_or_text(folded: object) -> streamfold.Completion:
+    """A chat body's fold (from_sse also folds the other APIs' bodies)."""
+    assert isinstance(folded, (streamfold.ChatCompletion, streamfold.TextCompletion))
+    return folded
+
+
 @pytest.fixture(
     params=[
         "from_sse",
@@ -97,7 +103,7 @@ def sse_fold(request: pytest.FixtureRequest) -> SSEFold:
     """``fold(pieces, **options)``: an SSE body in pieces to its completion, by one adapter."""
     name: str = request.param
     if name == "from_sse":
-        return lambda pieces, **kw: streamfold.from_sse(list(pieces), **kw)
+        return lambda pieces, **kw: _chat_or_text(streamfold.from_sse(list(pieces), **kw))
     if name == "iter_sse":
         return lambda pieces, **kw: streamfold.accumulate(streamfold.iter_sse(list(pieces)), **kw)
     backend, adapter = name.split("-")
@@ -107,7 +113,7 @@ def sse_fold(request: pytest.FixtureRequest) -> SSEFold:
 
         async def main() -> streamfold.Completion:
             if adapter == "afrom_sse":
-                return await streamfold.afrom_sse(_agen(items), **kw)
+                return _chat_or_text(await streamfold.afrom_sse(_agen(items), **kw))
             return await streamfold.aaccumulate(streamfold.aiter_sse(_agen(items)), **kw)
 
         return anyio.run(main, backend=backend)
@@ -255,6 +261,7 @@ def test_a_body_without_done_is_complete_at_its_end() -> None:
     """Several providers never send [DONE]."""
     text = body("data: " + chunk({"content": "x"}, "stop"), done=False)
     completion = streamfold.from_sse(text, strict=True)
+    assert isinstance(completion, streamfold.ChatCompletion)
     assert completion.choices[0].finish_reason == "stop"
 
 
@@ -391,9 +398,11 @@ def test_cut_connection_after_complete_last_event_still_folds_it() -> None:
     """No blank line after the final chunk: it still arrives, finish reason and usage too."""
     text = body("data: " + chunk({"content": "a"}), done=False) + "data: " + chunk({}, "stop")
     completion = streamfold.from_sse(text, strict=True)
+    assert isinstance(completion, streamfold.ChatCompletion)
     assert completion.choices[0].finish_reason == "stop"
     final = "data: " + json.dumps({**ENVELOPE, "choices": [], "usage": {"total_tokens": 9}})
     completion = streamfold.from_sse(text + "\n\n" + final + "\n")
+    assert isinstance(completion, streamfold.ChatCompletion)
     assert completion.usage is not None
     assert completion.usage.total_tokens == 9
 
@@ -594,10 +603,10 @@ def test_azure_capture_crlf_empty_first_chunk_and_trailing_filter_chunk() -> Non
     """Azure: CRLF framing; the empty first chunk blanks nothing; the late filter chunk
     does not clear the finish."""
     completion = streamfold.from_sse(EXAMPLES / "azure_filtered.sse", strict=True)
+    assert isinstance(completion, streamfold.ChatCompletion)
     assert completion.id == "chatcmpl-BpM0fT1eG8oYk3vQ9LxH2aJd7WnZr"
     assert completion.model == "gpt-4o-2024-11-20"
     assert completion.created == 1751893001
-    assert isinstance(completion, streamfold.ChatCompletion)
     choice = completion.choices[0]
     assert choice.message.content == "Bonjour ! Comment puis-je vous aider ?"
     assert choice.finish_reason == "stop"

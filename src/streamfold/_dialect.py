@@ -27,14 +27,14 @@ from ._responses import event_kind as responses_event_kind
 
 __all__ = [
     "ANTHROPIC",
-    "AnyCompletion",
     "CHAT",
     "RESPONSES",
+    "AnyCompletion",
     "Core",
     "Dialect",
+    "dialect_error",
     "dialect_of",
     "dialect_of_core",
-    "dialect_error",
     "dialect_of_name",
     "dialect_of_type",
     "event_kind",

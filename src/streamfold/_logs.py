@@ -33,8 +33,19 @@ from typing import IO, Any, Final, Protocol
 
 from attrs import frozen
 
-from . import _model as m
 from ._convert import json_loads
+from ._dialect import (
+    ANTHROPIC,
+    CHAT,
+    RESPONSES,
+    AnyCompletion,
+    Core,
+    Dialect,
+    dialect_of,
+    dialect_of_type,
+    event_kind,
+    new_core,
+)
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
@@ -49,22 +60,10 @@ from ._errors import (
     preview,
     where,
 )
-from ._dialect import (
-    ANTHROPIC,
-    CHAT,
-    RESPONSES,
-    AnyCompletion,
-    Core,
-    Dialect,
-    dialect_of,
-    dialect_of_type,
-    event_kind,
-    new_core,
-)
 from ._fold import Accumulator, ChunkVariant, FieldRule
 from ._inputs import BINARY as BINARY
-from ._kinds import CHOICES, CLOSE, FAILED, FINISH, IDLE, INVALID
 from ._inputs import ReadError, as_bytes, open_inputs
+from ._kinds import CHOICES, CLOSE, FAILED, FINISH, IDLE, INVALID
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
     ERROR,
@@ -937,8 +936,9 @@ class Router:
 
     Responses: the events that carry the ``response`` name it by its id; ``output_item.added``
     (and every event with an ``item_id`` or an ``item``) is mapped to the stream its item was
-    first seen in; an event that names nothing known goes to the one open Responses stream of its
-    file, or, of several, to the one whose last event's ``sequence_number`` is one less. Messages: ``message_start`` names the message; every later event goes to the one open
+    first seen in; an event that names nothing known goes to the one open Responses stream of
+    its file, or, of several, to the one whose last event's ``sequence_number`` is one less.
+    Messages: ``message_start`` names the message; every later event goes to the one open
     Messages stream of its file. With several open and nothing to tell them apart, the event is
     an error telling the user to give a key (``key=``, ``--key``). An event with no open stream
     to go to opens one keyed ``(dialect, None)``.

@@ -42,20 +42,7 @@ from typing import IO, Any, Final
 
 import anyio
 
-from . import _model as m
 from ._convert import json_bytes, json_loads
-from ._errors import (
-    IncompleteStreamError,
-    InvalidChunkError,
-    InvalidLineError,
-    LineStreamError,
-    StreamError,
-    UsageError,
-    _DecodeError,
-    locate,
-    preview,
-    where,
-)
 from ._dialect import (
     CHAT,
     AnyCompletion,
@@ -67,6 +54,18 @@ from ._dialect import (
     dialect_of_type,
     is_start_event,
     new_core,
+)
+from ._errors import (
+    IncompleteStreamError,
+    InvalidChunkError,
+    InvalidLineError,
+    LineStreamError,
+    StreamError,
+    UsageError,
+    _DecodeError,
+    locate,
+    preview,
+    where,
 )
 from ._fold import Accumulator, ChunkVariant, FieldRule
 from ._inputs import as_bytes, async_pieces, looks_like_path, one_input
