@@ -679,9 +679,14 @@ def test_error_events_of_other_apis_are_stream_errors(fold: Fold) -> None:
             fold([*_HELLO, event])
         assert caught.value.position == len(_HELLO)
         assert msg(caught.value.completion).content == "Hello, Ada"
+    # alone, the Responses API's error event starts a Responses stream: its core reports the
+    # error's fields (the event's own type and number aside) and what it folded, a Response
     with pytest.raises(streamfold.StreamError) as caught:
         fold([responses_error])
-    assert caught.value.error == responses_error
+    assert caught.value.error == {
+        k: v for k, v in responses_error.items() if k not in ("type", "sequence_number")
+    }
+    assert isinstance(caught.value.completion, streamfold.Response)
 
 
 def test_a_chunk_with_a_type_and_choices_still_folds(fold: Fold) -> None:

@@ -78,7 +78,7 @@ from ._model import (
 from ._openai import from_openai, to_openai
 from ._parallel import fold_logs
 from ._partial import PartialJSON, parse_arguments, try_parse_arguments
-from ._replay import to_chunks, to_sse
+from ._replay import to_chunks, to_events, to_sse
 from ._responses import Disagreement, ResponseAccumulator
 from ._sse import afrom_sse, aiter_sse, from_sse, iter_sse
 
@@ -170,6 +170,7 @@ __all__ = [
     "to_anthropic",
     "to_chunks",
     "to_dict",
+    "to_events",
     "to_json",
     "to_message",
     "to_openai",

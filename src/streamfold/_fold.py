@@ -35,7 +35,7 @@ import itertools
 import operator
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, Protocol, cast, get_args
 
 import attrs
 
@@ -1706,6 +1706,25 @@ def _check_text_logprobs(lists: dict[str, list[Any]], path: str) -> None:
 # those logs, and building the completion routes them once, with the rule of the plain fold.
 
 
+class SegmentCore(Protocol):
+    """A core of another API that folds segments (``ResponseAccumulator``,
+    ``MessageAccumulator``): ``merge(later)`` folds ``later``'s segment after its own, in place."""
+
+    @property
+    def chunks(self) -> int: ...
+
+    @property
+    def is_complete(self) -> bool: ...
+
+    def mark_segment(self) -> None: ...
+
+    def merge(self, later: Any, /) -> None: ...
+
+    def completion(
+        self, *, strict: bool = False
+    ) -> m.ChatCompletion | m.TextCompletion | m.Response | m.AnthropicMessage: ...
+
+
 class PartialFold:
     """The fold of one segment of a stream, mergeable with the folds of the other segments.
 
@@ -1714,17 +1733,24 @@ class PartialFold:
     chooses); merge with :meth:`merge` or :func:`merge_partials`. Partials are picklable and
     immutable: merging returns a new one. ``completion()`` gives the fold of what the partial
     covers (``normalize_finish_reason`` is chosen there, not when folding).
+
+    A segment of a Responses or Messages stream is folded by that API's core, marked first
+    (``core.mark_segment()``), and wrapped: ``PartialFold(core, start, end)``; the partial then
+    owns the core (do not add to it afterwards).
     """
 
     __slots__ = ("_acc", "end", "start")
 
-    def __init__(self, accumulator: Accumulator, start: int, end: int) -> None:
+    def __init__(self, accumulator: Accumulator | SegmentCore, start: int, end: int) -> None:
         if end < start:
             raise UsageError(
                 f"a partial fold's range cannot end before it starts: [{start}, {end})"
             )
-        accumulator._segment = True
-        accumulator._tracker = None
+        if isinstance(accumulator, Accumulator):
+            accumulator._segment = True
+            accumulator._tracker = None
+        else:
+            accumulator.mark_segment()
         self._acc = accumulator
         self.start = start
         self.end = end
@@ -1754,7 +1780,15 @@ class PartialFold:
     @property
     def chunks(self) -> int:
         """How many chunks this partial folded."""
-        return self._acc._count
+        return self._acc.chunks
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether what this partial covers is complete (as the core's ``is_complete`` once its
+        completion is built: a Responses segment may hold events that a merge put in order)."""
+        acc = resolved(self, False)
+        acc.completion()
+        return acc.is_complete
 
     def merge(self, other: PartialFold, *, gaps: bool = False) -> PartialFold:
         """Merge two partials of one stream, in the order of their ranges; both stay unchanged.
@@ -1771,7 +1805,7 @@ class PartialFold:
 
     def completion(
         self, *, strict: bool = False, normalize_finish_reason: bool = False
-    ) -> m.ChatCompletion | m.TextCompletion:
+    ) -> m.ChatCompletion | m.TextCompletion | m.Response | m.AnthropicMessage:
         """The completion folded from the chunks this partial covers (as ``Accumulator``).
 
         ``normalize_finish_reason=True`` reports ``"tool_calls"`` for a choice that called tools
@@ -1793,9 +1827,14 @@ class PartialFold:
         return f"PartialFold([{self.start}, {self.end}), {self.chunks} chunks)"
 
 
-def resolved(partial: PartialFold, normalize_finish_reason: bool) -> Accumulator:
+def resolved(partial: PartialFold, normalize_finish_reason: bool) -> Accumulator | SegmentCore:
     """A fresh accumulator holding ``partial``'s fold, to build its completion from."""
     acc = partial._acc
+    if not isinstance(acc, Accumulator):
+        fresh: SegmentCore = type(acc)()  # (cores of the other APIs take no options)
+        fresh.mark_segment()
+        fresh.merge(acc)
+        return fresh
     out = Accumulator(
         field_rules=acc._rules,
         normalize_finish_reason=normalize_finish_reason,
@@ -1828,13 +1867,33 @@ def _merged(ordered: list[PartialFold]) -> PartialFold:
     """
     if len(ordered) == 1:
         return ordered[0]
-    acc = Accumulator(
-        field_rules=ordered[0]._acc._rules, keep_obfuscation=ordered[0]._acc._keep_padding
-    )
+    first = ordered[0]._acc
+    if not isinstance(first, Accumulator):
+        fresh: SegmentCore = type(first)()
+        fresh.mark_segment()
+        for part in ordered:
+            if type(part._acc) is not type(first):
+                raise PartialMergeError(
+                    f"cannot merge a {_api(first)} stream with a {_api(part._acc)} one", ranges=[]
+                )
+            fresh.merge(part._acc)
+        return PartialFold(fresh, ordered[0].start, ordered[-1].end)
+    acc = Accumulator(field_rules=first._rules, keep_obfuscation=first._keep_padding)
     acc._segment = True  # tool-call fragments stay in their log, as each segment keeps them
     for part in ordered:
+        if not isinstance(part._acc, Accumulator):
+            raise PartialMergeError(
+                f"cannot merge a {_api(first)} stream with a {_api(part._acc)} one", ranges=[]
+            )
         _merge_into(acc, part._acc)
     return PartialFold(acc, ordered[0].start, ordered[-1].end)
+
+
+def _api(core: object) -> str:
+    """The API a core folds, for errors."""
+    if isinstance(core, Accumulator):
+        return "chat completions"
+    return type(core).__name__.removesuffix("Accumulator")
 
 
 def _check_ranges(first: PartialFold, second: PartialFold, gaps: bool) -> None:

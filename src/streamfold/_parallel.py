@@ -83,6 +83,7 @@ from __future__ import annotations
 import heapq
 import os
 import pickle
+import re
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -90,7 +91,9 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from attrs import define, field, frozen
 
+from ._anthropic import MessageAccumulator
 from ._convert import to_json
+from ._dialect import CHAT, Core, dialect_of, dialect_of_core, event_kind, new_core
 from ._errors import (
     CutLineError,
     InvalidChunkError,
@@ -103,7 +106,14 @@ from ._errors import (
     cut_error,
     locate,
 )
-from ._fold import Accumulator, FieldRule, PartialFold, merge_partials, resolved
+from ._fold import (
+    Accumulator,
+    FieldRule,
+    PartialFold,
+    SegmentCore,
+    merge_partials,
+    resolved,
+)
 from ._inputs import BINARY, ReadError, is_binary, log_paths, one_input, sniff
 from ._logs import (
     CHOICES,
@@ -115,6 +125,8 @@ from ._logs import (
     WAITS,
     KeyFunction,
     LogResult,
+    Routed,
+    Router,
     StreamEnd,
     _LogFold,
     _OrphanCap,
@@ -126,6 +138,7 @@ from ._logs import (
     read_log,
     stream_result,
 )
+from ._responses import ResponseAccumulator
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -173,12 +186,12 @@ class Segment:
         "starts",
     )
 
-    def __init__(self, key: Any, index: int, first: int, acc: Accumulator) -> None:
+    def __init__(self, key: Any, index: int, first: int, acc: Core) -> None:
         self.key = key
         self.index = index  # its number in the unit
         self.first = first  # line numbers in the unit, of its first and last chunk
         self.last = first
-        self.acc: Accumulator | None = acc  # while open; the partial fold once closed
+        self.acc: Core | None = acc  # while open; the partial fold once closed
         # the fold; or, when the worker finished the stream on a guess, its lines to fold again
         # should the guess fail (cheaper to send than the fold); None when the guess is sure
         self.partial: PartialFold | Refold | None = None
@@ -200,7 +213,7 @@ class Segment:
         acc = self.acc
         assert acc is not None
         self.choices, self.finished = _choice_state(acc)
-        self.partial = PartialFold(acc, base + self.first, base + self.last + 1)
+        self.partial = PartialFold(segment_core(acc), base + self.first, base + self.last + 1)
         self.acc = None
 
     # Sent as a tuple: thousands of segments go to the parent per unit, and pickling each one's
@@ -256,8 +269,20 @@ def _segment(
 _STATES: dict[ChoiceState, ChoiceState] = {}
 
 
-def _choice_state(acc: Accumulator) -> ChoiceState:
+def segment_core(acc: Core) -> Accumulator | SegmentCore:
+    """A core as ``PartialFold`` takes it (every core folds segments)."""
+    assert isinstance(acc, (Accumulator, ResponseAccumulator, MessageAccumulator))
+    return acc
+
+
+_ONE: Final = frozenset({0})
+
+
+def _choice_state(acc: Core) -> ChoiceState:
     # is_complete is this, on one stream
+    if not isinstance(acc, Accumulator):  # another API's: one "choice", finished when complete
+        state: ChoiceState = (_ONE, _ONE if acc.is_complete else frozenset())
+        return _STATES.setdefault(state, state)
     choices = acc.choice_states()
     finished = [i for i, state in choices.items() if state.finish_reason is not None]
     state = frozenset(choices), frozenset(finished)
@@ -295,6 +320,8 @@ def fold_lines(
     segments: list[Segment] = []
     events: list[tuple[int, int, Any]] = []
     open_: dict[Any, Segment] = {}
+    router = Router()  # the streams of the Responses and Messages APIs' events, in this unit
+    acc: Core
     after = StreamEnd(window).after  # how each chunk bears on the end of its stream
     number = 0
     try:
@@ -312,6 +339,12 @@ def fold_lines(
             if got is None:
                 continue
             key, chunk = got
+            if type(key) is Routed:  # an event of another API: which stream is it?
+                try:
+                    key = router.key(key.dialect, chunk, None)
+                except _DecodeError as exc:
+                    events.append((number, ORPHAN, exc.message))
+                    continue
             seg = open_.get(key)
             if (
                 seg is not None
@@ -326,14 +359,18 @@ def fold_lines(
                 events.append((seg.last, END, seg.index))
                 seg = None
             if seg is None:
-                acc = Accumulator(field_rules=field_rules)
+                dialect = dialect_of(chunk) or CHAT
+                if dialect == CHAT:
+                    acc = Accumulator(field_rules=field_rules)
+                else:
+                    acc = new_core(dialect)
                 # a segment fold: tool-call routing waits for the merge (it needs the past)
                 acc.mark_segment()
                 seg = open_[key] = Segment(key, len(segments), number, acc)
                 segments.append(seg)
                 events.append((number, START, seg.index))
             else:
-                acc = seg.acc  # type: ignore[assignment]
+                acc = seg.acc  # type: ignore[assignment]  # (an open segment's is set)
             seg.last = number
             if keep_lines:
                 seg.lines.append(raw if offsets is None else offsets.offset)
@@ -350,7 +387,10 @@ def fold_lines(
                 seg.end = FAILED
                 seg.error = exc
             else:
-                kind = seg.end = chunk_kind(chunk)
+                if type(acc) is Accumulator:
+                    kind = seg.end = chunk_kind(chunk)
+                else:
+                    kind = seg.end = event_kind(dialect_of_core(acc), chunk)
                 if kind == FINISH:
                     state = _choice_state(acc)
                     if not seg.checks or seg.checks[-1] != state:
@@ -361,6 +401,8 @@ def fold_lines(
             # needs the fold so far to place the error
             if seg.error is not None:
                 seg.error.completion = None  # the parent builds it from the whole stream
+            if type(acc) is not Accumulator:
+                router.closed(key)
             del open_[key]
             seg.close(base)
             events.append((number, END, seg.index))
@@ -405,6 +447,11 @@ class Options:
     render: str | None = None  # "json" or "pretty": send finished completions as JSON text
 
 
+_OTHER_API: Final = re.compile(
+    rb'"type"\s*:\s*"(?:response\.|message_start"|content_block_|message_delta"|message_stop")'
+)
+
+
 def plan(
     paths: Iterable[str], names: Iterable[str], *, fmt: str, jobs: int, block_size: int | None
 ) -> list[Unit]:
@@ -423,8 +470,15 @@ def plan(
                 head = opened.head()
                 if splittable and kind == "auto":
                     kind = sniff(head)
-                # a binary file is read whole: its one message comes from fold_unit
-                splittable = splittable and kind == "jsonl" and not is_binary(head)
+                # a binary file is read whole: its one message comes from fold_unit; so is a
+                # log of the Responses or Messages API, whose events are routed to their
+                # streams by what came before them in the file (``Router``)
+                splittable = (
+                    splittable
+                    and kind == "jsonl"
+                    and not is_binary(head)
+                    and _OTHER_API.search(head) is None
+                )
         except OSError as exc:
             found.append((path, name, fmt, 0, False, exc))
             continue
@@ -740,13 +794,20 @@ class _Assembler:
 
     def _loaded(self, part: PartialFold | Refold | None) -> PartialFold:
         if isinstance(part, Refold):  # a worker's guess failed: fold its lines again, here
-            acc = Accumulator(field_rules=self.field_rules)
-            acc.mark_segment()
+            acc: Core | None = None
             for raw in part.lines():
                 got = self.parse(raw)
                 assert got is not None  # (these lines held chunks of a stream without errors)
+                if acc is None:
+                    dialect = dialect_of(got[1]) or CHAT
+                    if dialect == CHAT:
+                        acc = Accumulator(field_rules=self.field_rules)
+                    else:
+                        acc = new_core(dialect)
+                    acc.mark_segment()
                 acc.add(got[1])
-            return PartialFold(acc, part.start, part.end)
+            assert acc is not None  # (a segment has a line)
+            return PartialFold(segment_core(acc), part.start, part.end)
         if part is None:
             raise AssertionError("the pieces of a stream the worker finished were not sent")
         return part

@@ -6,6 +6,11 @@ the logprobs tokens spell the content, with its logprob entry attached), the ref
 each tool call announced with its id, type and name and then its arguments in fragments, a
 finish chunk; choices interleaved when n > 1; the usage chunk (``choices: []``) last.
 
+``to_events`` is the way back for every dialect: the chunks for a chat completion, and the cores'
+own ``to_events`` for a Responses API ``response`` and an Anthropic ``message``; ``to_sse`` writes
+either as a server does (chat: ``data:`` lines and ``[DONE]``; the other APIs: an ``event:`` line
+naming each event's type, and no ``[DONE]``).
+
 Folding it back gives exactly the completion it came from, for every completion the fold can
 produce (the fold never produces ``content: ""``, an empty ``tool_calls`` list, an ``id`` or
 ``model`` of ``""``, a ``created`` of 0, or ``null`` values among unknown keys). No merge rule
@@ -21,10 +26,13 @@ from typing import Any, Final
 import attrs
 
 from . import _model as m
+from ._anthropic import to_events as message_events
 from ._convert import from_dict, json_dumps, to_dict
+from ._dialect import dialect_of_type
 from ._errors import UsageError
+from ._responses import to_events as response_events
 
-__all__ = ["to_chunks", "to_sse"]
+__all__ = ["to_chunks", "to_events", "to_sse"]
 
 Completion = m.ChatCompletion | m.TextCompletion
 
@@ -110,13 +118,53 @@ def to_chunks(
         yield chunk
 
 
+def to_events(
+    obj: m.ChatCompletion | m.TextCompletion | m.Response | m.AnthropicMessage | Mapping[str, Any],
+    *,
+    piece_size: int = 4,
+    seed: int = 0,
+) -> Iterator[dict[str, Any]]:
+    """Yield a realistic event stream (plain dicts, in the API's shapes) that folds back to
+    ``obj``: a Responses API :class:`Response`'s events, an :class:`AnthropicMessage`'s
+    Messages events, a chat or legacy completion's chunks (:func:`to_chunks`). ``obj`` may be
+    the plain JSON of any of them (``object: "response"``, ``type: "message"``, else a chat
+    completion). The same ``seed`` gives the same events.
+
+    Raises :class:`UsageError` for anything else, ``ValueError`` for a ``piece_size`` below 1.
+    """
+    if isinstance(obj, Mapping) and not isinstance(obj, (m.Response, m.AnthropicMessage)):
+        if obj.get("object") == "response":
+            obj = from_dict(m.Response, dict(obj))
+        elif obj.get("type") == "message" and "choices" not in obj:
+            obj = from_dict(m.AnthropicMessage, dict(obj))
+    if isinstance(obj, m.Response):
+        return response_events(obj, piece_size=piece_size, seed=seed)
+    if isinstance(obj, m.AnthropicMessage):
+        return message_events(obj, piece_size=piece_size, seed=seed)
+    if piece_size < 1:
+        raise ValueError(f"piece_size must be at least 1, got {piece_size}")
+    return to_chunks(obj, piece_size=piece_size, seed=seed)
+
+
 def to_sse(chunks: Iterable[Any]) -> Iterator[bytes]:
-    """Yield the SSE body of ``chunks`` (parsed JSON or streamfold objects), one event per chunk,
-    ending with ``data: [DONE]``."""
+    """Yield the SSE body of ``chunks`` (parsed JSON or streamfold objects), one event per chunk.
+
+    Chat chunks are ``data:`` events, and the body ends with ``data: [DONE]``; events of the
+    Responses and Messages APIs (a ``type`` naming one, as :func:`to_events` yields them) each get
+    an ``event:`` line with their type, and no ``[DONE]``, as those APIs send them.
+    """
+    named = None
     for chunk in chunks:
         data = chunk if isinstance(chunk, Mapping) else to_dict(chunk)
-        yield b"data: " + json_dumps(data).encode() + b"\n\n"
-    yield b"data: [DONE]\n\n"
+        if named is None:
+            named = dialect_of_type(data.get("type"), data) is not None and "choices" not in data
+        line = b"data: " + json_dumps(data).encode() + b"\n\n"
+        if named:
+            yield b"event: " + str(data.get("type")).encode() + b"\n" + line
+        else:
+            yield line
+    if not named:
+        yield b"data: [DONE]\n\n"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ a usage error.
 
 The command only opens inputs and loops: the folding is ``_LogFold`` (as ``read_log`` uses it),
 or with ``--jobs`` the process pool of ``_parallel`` (as ``fold_logs`` uses it), whose output is
-the same byte for byte; the replay is ``to_chunks`` / ``to_sse``.
+the same byte for byte; the replay is ``to_events`` / ``to_sse`` (a chat completion, a Responses
+API response or an Anthropic message).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ._logs import (
     _LogFold,
 )
 from ._parallel import InputError, Options, Rendered, assemble, cores, plan
-from ._replay import to_chunks, to_sse
+from ._replay import to_events, to_sse
 
 __all__ = ["main"]
 
@@ -125,8 +126,9 @@ def _fold_parser(prog: str) -> argparse.ArgumentParser:
 def _replay_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamfold replay",
-        description="Write a stored completion (JSON, or JSON lines of several) as the SSE "
-        "body a server would have streamed; each body ends with 'data: [DONE]'.",
+        description="Write a stored completion, Responses API response or Anthropic message "
+        "(JSON, or JSON lines of several) as the SSE "
+        "body a server would have streamed; a chat body ends with 'data: [DONE]'.",
     )
     parser.add_argument("--version", action="version", version=f"streamfold {__version__}")
     parser.add_argument("file", metavar="COMPLETION", help="a completion JSON file, - for stdin")
@@ -503,7 +505,7 @@ def _replay(args: argparse.Namespace) -> int:
                 continue
             try:
                 body = b"".join(
-                    to_sse(to_chunks(completion, piece_size=args.piece_size, seed=args.seed))
+                    to_sse(to_events(completion, piece_size=args.piece_size, seed=args.seed))
                 )
             except StreamfoldError as exc:
                 print(f"{where(name, line)}: {exc}", file=sys.stderr)
@@ -542,7 +544,12 @@ def _completions(text: bytes) -> Iterator[tuple[int, Any]]:
 
 
 def _checked(data: dict[str, Any], text: bytes) -> dict[str, Any] | str:
-    """A completion's data, or why it is not one: it has a list of choices (each an object)."""
+    """A completion's data, or why it is not one: it has a list of choices (each an object),
+    or it is a Responses API ``response`` or an Anthropic ``message``."""
+    if data.get("object") == "response" or (
+        data.get("type") == "message" and "choices" not in data
+    ):
+        return data
     choices = data.get("choices")
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
         return f"not a completion (no 'choices' list of objects): {preview(text.strip())}"
