@@ -564,7 +564,8 @@ def test_dask_folds_a_mixed_log_like_read_log() -> None:
     lines, expected = _mixed_log(2)
     with dask.config.set(scheduler="synchronous"):
         bag: Any = db
-        results = fold_results(bag.from_sequence(lines, npartitions=1)).compute()
+        folded: Any = fold_results(bag.from_sequence(lines, npartitions=1))
+        results = folded.compute()
     assert {r.key: r.completion for r in results} == expected
     single = streamfold.read_log("\n".join(lines), window=None)
     assert sorted(map(_summary, results)) == sorted(map(_summary, single))
