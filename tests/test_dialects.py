@@ -551,6 +551,9 @@ def test_fold_logs_with_jobs_equals_read_log(tmp_path: Path) -> None:
     single = list(streamfold.read_log(files))
     pooled = list(streamfold.fold_logs(files, jobs=2))
     assert pooled == single
+    # a small block size cuts chat logs into byte ranges; these files are read whole, as their
+    # events are routed by what came before them in the file
+    assert list(streamfold.fold_logs(files, jobs=2, block_size=512)) == single
     assert len(single) == 18
 
 
