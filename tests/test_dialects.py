@@ -521,6 +521,28 @@ def test_the_command_folds_an_sse_capture_of_each_api(
         )
 
 
+def test_the_command_folds_a_capture_of_several_bodies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bodies one after another (no [DONE] in these APIs): a finished stream's successor starts
+    at its first event; a keep-alive event without JSON between them is skipped."""
+    tool = _renamed(anth.TOOL, "_2")
+    path = tmp_path / "capture.sse"
+    path.write_bytes(
+        _named(anth.TEXT)
+        + b"event: keepalive\ndata: \n\n"
+        + _named(tool)
+        + _named(resp.TEXT.events)
+    )
+    assert main(["fold", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert not err
+    assert [json.loads(line) for line in out.splitlines()] == [
+        streamfold.to_dict(streamfold.accumulate(events))
+        for events in (anth.TEXT, tool, resp.TEXT.events)
+    ]
+
+
 def test_the_command_folds_a_mixed_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`streamfold fold` and `--jobs 2` on a mixed JSON-lines log write read_log's objects."""
     lines, expected = _mixed_log(1)

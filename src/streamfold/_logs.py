@@ -14,6 +14,14 @@ log, provided streams are closed as soon as they can be:
   (some servers send nothing after the finish, others a usage chunk a little later);
 * when the log ends.
 
+A log may mix APIs. Chat chunks are keyed by their ``id``; the OpenAI Responses API's events by
+the response id, Anthropic's Messages events by the message id. Only some of those events name
+their stream (``response.created`` and the other lifecycle events, ``message_start``): the
+others are routed by ``Router`` (item ids learned from the items, else the one open stream of
+that API in the file; when several are open and nothing tells them apart, the line is an error
+asking for ``key=``). Their cores' ``event_kind`` feeds the same end-of-stream rule
+(``StreamEnd``): ``response.completed`` and ``message_stop`` close a stream as a usage chunk does.
+
 Each closed stream yields one :class:`LogResult`, in the order streams close. A bad line does not
 stop the others: it becomes an error of its stream (the chunk is skipped, as the core allows), or,
 when it belongs to no stream (not JSON, not an object), a result of its own with no completion.
@@ -1040,7 +1048,9 @@ def read_log(
 
     Each line is a chunk, a ``data: ...`` SSE line (``[DONE]``, ``event:``, ``id:`` and comment
     lines are skipped), or a record wrapping a chunk (a value that is a chunk object, or its JSON
-    text). ``source`` is the log's text (``bytes`` or ``str``), a path (``os.PathLike``, or a
+    text). A chunk may also be an event of the OpenAI Responses API or of Anthropic's Messages
+    API: those streams fold into a :class:`Response` / :class:`AnthropicMessage`, keyed by the
+    response / message id (see the module's notes for the events that name no stream). ``source`` is the log's text (``bytes`` or ``str``), a path (``os.PathLike``, or a
     ``str`` naming an existing file that does not start as JSON does: ``{``, ``[`` or
     ``data:``), a file object, a list of paths or files (one log, in the order given; a list of
     ``str`` is read as paths when each names an existing file by the same rule, else as lines),

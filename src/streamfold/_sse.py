@@ -735,10 +735,13 @@ class _SSEFold:
                     self._add(chunk, line)
             elif kind == DONE:
                 self._done()
-            elif self.stream.dialect != CHAT or (
-                not self.stream.decided and dialect_of_name(name or "") is not None
-            ):
+            elif (
+                dialect_of_name(name or "") is not None
+                and (self.stream.dialect != CHAT or not self.stream.decided)
+            ) or (self.stream.dialect != CHAT and data[:1] == b"{"):
                 # the Responses and Messages APIs name every event: folded by the data's type
+                # (an event of theirs not known by name yet goes to the core, which keeps it; a
+                # gateway's keep-alive without a JSON object is skipped, as in a chat body)
                 self._message(data, line, line == cut_line, False)
             elif self.stream.skipped is None:
                 self.stream.skipped = (line, name or "")
@@ -1089,14 +1092,18 @@ def from_sse(
     normalize_finish_reason: bool = False,
     keep_obfuscation: bool = False,
 ) -> Completion:
-    """Fold an SSE body into the complete response.
+    """Fold an SSE body into the complete response: a ``chat.completion`` for a chat body, a
+    :class:`Response` for the OpenAI Responses API's, an :class:`AnthropicMessage` for a Messages
+    API body (the first event tells which, by its data or its ``event:`` name; those APIs name
+    every event, and a chat body's named events are skipped).
 
     ``source`` is the body as ``bytes``, as ``str`` (always SSE text, never a path), a path
     (``os.PathLike``; gzip is read transparently), a binary file object, an iterable of
     ``bytes`` / ``str`` pieces of any size (``response.iter_bytes()``), or a response object
     with ``iter_bytes()`` (httpx). Reading stops at ``data: [DONE]``, and the source is closed
     then; a body without it ends where the source ends. ``field_rules``,
-    ``normalize_finish_reason`` and ``keep_obfuscation`` are :class:`Accumulator`'s.
+    ``normalize_finish_reason`` and ``keep_obfuscation`` are :class:`Accumulator`'s (chat only:
+    :class:`UsageError` for another API's body).
 
     Raises :class:`InvalidLineError` (an :class:`InvalidChunkError`) for an event that is not a
     chunk, an event larger than ``max_event_size``, a body cut inside an event, or a body of
@@ -1165,7 +1172,8 @@ def iter_sse(
 ) -> Iterator[dict[str, Any]]:
     """Yield the chunks of an SSE body one by one, as parsed JSON objects.
 
-    ``source`` is what :func:`from_sse` takes. Events named anything but ``message`` are skipped;
+    ``source`` is what :func:`from_sse` takes. In a chat body, events named anything but
+    ``message`` are skipped (the Responses and Messages APIs' named events are their stream);
     ``[DONE]`` ends the iteration. An error event (``event: error``, an ``error:`` line) is
     yielded as the chunk ``{"error": payload}``, so ``accumulate(iter_sse(body))`` raises the
     same :class:`StreamError` as :func:`from_sse`. Raises :class:`InvalidLineError` for an event
