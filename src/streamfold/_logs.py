@@ -1050,7 +1050,8 @@ def read_log(
     lines are skipped), or a record wrapping a chunk (a value that is a chunk object, or its JSON
     text). A chunk may also be an event of the OpenAI Responses API or of Anthropic's Messages
     API: those streams fold into a :class:`Response` / :class:`AnthropicMessage`, keyed by the
-    response / message id (see the module's notes for the events that name no stream). ``source`` is the log's text (``bytes`` or ``str``), a path (``os.PathLike``, or a
+    response / message id (see the module's notes for the events that name no stream).
+    ``source`` is the log's text (``bytes`` or ``str``), a path (``os.PathLike``, or a
     ``str`` naming an existing file that does not start as JSON does: ``{``, ``[`` or
     ``data:``), a file object, a list of paths or files (one log, in the order given; a list of
     ``str`` is read as paths when each names an existing file by the same rule, else as lines),
