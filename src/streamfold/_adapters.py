@@ -105,10 +105,11 @@ class _Front:
     line says nothing: the next event decides.
     """
 
-    __slots__ = ("add", "add_events", "core", "options")
+    __slots__ = ("add", "add_events", "core", "decided", "options")
 
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
+        self.decided = False  # the core is the stream's own: add is the core's
         self.core: Core = new_core(CHAT, **options)
         self.add: Callable[[Any], None] = self._first_add
         self.add_events: Callable[[Any], list[Event]] = self._first_add_events
@@ -122,6 +123,7 @@ class _Front:
             core = self.core = new_core(dialect, **self.options)
         self.add = core.add
         self.add_events = core.add_events
+        self.decided = True
         return core
 
     def _first_add(self, event: Any) -> None:
@@ -191,8 +193,14 @@ def accumulate(
     """
     _check_source(chunks, "accumulate")
     front = _Front(_options(field_rules, normalize_finish_reason, False, keep_obfuscation))
-    for chunk in chunks:
+    it = iter(chunks)
+    for chunk in it:  # until an event names the API
         front.add(chunk)
+        if front.decided:
+            break
+    add = front.add
+    for chunk in it:  # the rest straight to the core
+        add(chunk)
     return _result(front.core, strict, _USE_ACCUMULATE_TEXT)
 
 
@@ -230,8 +238,14 @@ async def aaccumulate(
     """Async twin of :func:`accumulate` for an async iterable of events."""
     _check_source(chunks, "aaccumulate")
     front = _Front(_options(field_rules, normalize_finish_reason, False, keep_obfuscation))
-    async for chunk in chunks:
+    it = aiter(chunks)
+    async for chunk in it:  # until an event names the API
         front.add(chunk)
+        if front.decided:
+            break
+    add = front.add
+    async for chunk in it:  # the rest straight to the core
+        add(chunk)
     return _result(front.core, strict, _USE_ACCUMULATE_TEXT)
 
 
