@@ -179,6 +179,9 @@ def test_add_after_completion_is_a_usage_error() -> None:
     acc.completion()
     with pytest.raises(streamfold.UsageError):
         acc.add({"type": "ping"})
+    with pytest.raises(streamfold.UsageError):  # the delta hot path refuses too
+        acc.add(text(0, "more"))
+    assert acc.chunks == len(TEXT) + 2
 
 
 @pytest.mark.parametrize(
