@@ -129,7 +129,7 @@ class _Slot:
     def __init__(self, kind: str) -> None:
         self.kind = kind  # the part type (output_text, refusal, ...) or the item's field name
         self.base: dict[str, Any] | None = None  # the part's JSON, added then done written over
-        self.frags: list[Any] = []  # text fragments, then (for parts) logprob entries apart:
+        self.frags: list[Any] = []  # text fragments, joined once at build
         self.full: str | None = None
         self.anns: dict[int, Any] = {}
         self.anns_loose: list[Any] = []
