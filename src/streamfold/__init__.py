@@ -79,6 +79,7 @@ from ._openai import from_openai, to_openai
 from ._parallel import fold_logs
 from ._partial import PartialJSON, parse_arguments, try_parse_arguments
 from ._replay import to_chunks, to_sse
+from ._responses import Disagreement, ResponseAccumulator
 from ._sse import afrom_sse, aiter_sse, from_sse, iter_sse
 
 __version__ = "0.1.0"
@@ -107,6 +108,7 @@ __all__ = [
     "CompletionUsage",
     "ContentDelta",
     "ContentDone",
+    "Disagreement",
     "ErrorEvent",
     "Event",
     "FieldRule",
@@ -129,6 +131,7 @@ __all__ = [
     "RefusalDelta",
     "RefusalDone",
     "Response",
+    "ResponseAccumulator",
     "StreamError",
     "StreamfoldError",
     "TextChoice",

@@ -119,6 +119,17 @@ def _register(cls: type) -> None:
 for _cls in MODEL_CLASSES:
     _register(_cls)
 
+
+def _number(data: Any, _: Any) -> int | float | None:
+    # Response.created_at: an int stays an int, so that the JSON is written back as it came
+    if data is None or type(data) is int or type(data) is float:
+        return data
+    if isinstance(data, (bool, str)) or not isinstance(data, (int, float)):
+        raise TypeError(f"expected a number, got {type(data).__name__}")
+    return data
+
+
+converter.register_structure_hook_func(lambda t: t == (int | float | None), _number)
 converter.register_structure_hook(
     m.TokenLogprobs,
     lambda data, _: m.TokenLogprobs(converter.structure(data, tuple[m.TokenLogprob, ...])),

@@ -528,7 +528,7 @@ class Response(_Repr):
 
     id: str | None = None
     object: str = "response"
-    created_at: float | None = None
+    created_at: int | float | None = None  # the API sends an int: kept as sent
     status: str | None = None
     error: Any = None
     incomplete_details: Any = None

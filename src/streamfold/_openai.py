@@ -19,6 +19,7 @@ from ._errors import InvalidChunkError
 if TYPE_CHECKING:
     import openai.types
     import openai.types.chat
+    import openai.types.responses
 
 __all__ = ["from_openai", "to_openai"]
 
@@ -42,11 +43,16 @@ def _sdk() -> Any:
 def _pairs() -> tuple[tuple[type, Any], ...]:
     """(streamfold class, openai class) pairs."""
     sdk = _sdk()
-    return (
+    pairs: tuple[tuple[type, Any], ...] = (
         (m.ChatCompletion, sdk.chat.ChatCompletion),
         (m.ChatCompletionChunk, sdk.chat.ChatCompletionChunk),
         (m.TextCompletion, sdk.Completion),
     )
+    try:  # the Responses API's types came with openai 1.66
+        import openai.types.responses
+    except ImportError:  # pragma: no cover - an older SDK
+        return pairs
+    return (*pairs, (m.Response, openai.types.responses.Response))
 
 
 @overload
@@ -60,12 +66,15 @@ def to_openai(
 @overload
 def to_openai(obj: m.TextCompletion, *, validate: bool = True) -> openai.types.Completion: ...
 @overload
+def to_openai(obj: m.Response, *, validate: bool = True) -> openai.types.responses.Response: ...
+@overload
 def to_openai(
     obj: m.ChatCompletion | m.TextCompletion, *, validate: bool = True
 ) -> openai.types.chat.ChatCompletion | openai.types.Completion: ...
 def to_openai(obj: Any, *, validate: bool = True) -> Any:
     """Return ``obj`` as the openai SDK's model: a ``ChatCompletion`` (or ``ChatCompletionChunk``,
-    or legacy ``Completion`` for a ``TextCompletion``), with every extra key kept.
+    or legacy ``Completion`` for a ``TextCompletion``, or ``openai.types.responses.Response`` for
+    a Responses API :class:`Response`), with every extra key kept.
 
     With ``validate=True`` the data is checked by the SDK's own schema (``model_validate``); a
     completion that does not fit it, such as a stream that ended before its ``finish_reason``,
@@ -78,7 +87,8 @@ def to_openai(obj: Any, *, validate: bool = True) -> Any:
     theirs = next((t for ours, t in _pairs() if type(obj) is ours), None)
     if theirs is None:
         raise TypeError(
-            "to_openai takes a streamfold ChatCompletion, ChatCompletionChunk or TextCompletion,"
+            "to_openai takes a streamfold ChatCompletion, ChatCompletionChunk, TextCompletion or"
+            " Response,"
             f" not {type(obj).__name__}"
         )
     data = to_dict(obj)
@@ -109,11 +119,14 @@ def from_openai(obj: openai.types.chat.ChatCompletion) -> m.ChatCompletion: ...
 def from_openai(obj: openai.types.chat.ChatCompletionChunk) -> m.ChatCompletionChunk: ...
 @overload
 def from_openai(obj: openai.types.Completion) -> m.TextCompletion: ...
+@overload
+def from_openai(obj: openai.types.responses.Response) -> m.Response: ...
 def from_openai(obj: Any) -> Any:
     """Return the streamfold twin of an openai SDK object, with every extra key kept.
 
     An SDK ``ChatCompletion`` gives a :class:`ChatCompletion`, a ``ChatCompletionChunk`` a
-    :class:`ChatCompletionChunk`, a legacy ``Completion`` a :class:`TextCompletion`. Only the
+    :class:`ChatCompletionChunk`, a legacy ``Completion`` a :class:`TextCompletion`, a Responses
+    API ``openai.types.responses.Response`` a :class:`Response`. Only the
     keys the object was given are read (``exclude_unset``), so nothing is invented.
 
     Raises ``TypeError`` for any other object, :class:`InvalidChunkError` when the object holds
@@ -122,7 +135,8 @@ def from_openai(obj: Any) -> Any:
     ours = next((o for o, theirs in _pairs() if isinstance(obj, theirs)), None)
     if ours is None:
         raise TypeError(
-            "from_openai takes an openai ChatCompletion, ChatCompletionChunk or Completion,"
+            "from_openai takes an openai ChatCompletion, ChatCompletionChunk, Completion or"
+            " responses.Response,"
             f" not {type(obj).__name__}"
         )
     import pydantic
