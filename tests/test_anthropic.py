@@ -179,6 +179,9 @@ def test_add_after_completion_is_a_usage_error() -> None:
     acc.completion()
     with pytest.raises(streamfold.UsageError):
         acc.add({"type": "ping"})
+    with pytest.raises(streamfold.UsageError):  # the delta hot path refuses too
+        acc.add(text(0, "more"))
+    assert acc.chunks == len(TEXT) + 2
 
 
 @pytest.mark.parametrize(
@@ -752,3 +755,22 @@ def test_from_anthropic_of_a_real_sdk_message() -> None:
     data = dict(STREAMS["thinking"][1])
     theirs = at.Message.model_validate(data)
     assert to_dict(streamfold.from_anthropic(theirs)) == data
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("examples/anthropic_tools.sse", "thinking"),
+        ("examples/anthropic_web_search.sse", "web_search"),
+    ],
+)
+def test_bundled_sse_captures_fold(path: str, name: str) -> None:
+    """The bundled Anthropic SSE captures (event: names and data: lines) fold to their message."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / path).read_text(encoding="utf-8").splitlines()
+    acc = fold([line for line in lines if line.startswith("data:")])
+    assert to_dict(acc.completion()) == STREAMS[name][1]
+    names = [line.removeprefix("event: ") for line in lines if line.startswith("event:")]
+    assert names == [e["type"] for e in STREAMS[name][0]]

@@ -166,7 +166,40 @@ TEXT_COMPLETION = TextCompletion(
     extra={"warning": "deprecated"},
 )
 
+RESPONSE = streamfold.Response(
+    id="resp_1",
+    created_at=1741476542,
+    status="completed",
+    model="gpt-4.1-2025-04-14",
+    output=(
+        {
+            "type": "message",
+            "id": "msg_1",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "Hi.", "annotations": []}],
+        },
+    ),
+    usage={"input_tokens": 9, "output_tokens": 3, "total_tokens": 12},
+    extra={"parallel_tool_calls": True, "metadata": {}},
+)
+ANTHROPIC_MESSAGE = streamfold.AnthropicMessage(
+    id="msg_01",
+    model="claude-sonnet-4-5",
+    content=(
+        {"type": "text", "text": "Checking."},
+        {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Oslo"}},
+    ),
+    stop_reason="tool_use",
+    usage={"input_tokens": 20, "output_tokens": 11},
+    extra={"container": None},
+)
+
 EXAMPLES: list[Any] = [
+    RESPONSE,
+    ANTHROPIC_MESSAGE,
+    streamfold.Response(),
+    streamfold.AnthropicMessage(),
     TOP,
     TOKEN,
     LOGPROBS,

@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import random
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -898,3 +899,20 @@ def test_sdk_event_objects_are_read_without_invented_keys() -> None:
     events = sdk_events(WEB_SEARCH.events)
     response, _ = fold(events)
     assert streamfold.to_dict(response) == WEB_SEARCH.expected
+
+
+@pytest.mark.parametrize(
+    ("path", "stream"),
+    [("responses_tools.sse", PARALLEL_CALLS), ("responses_reasoning.sse", REASONING)],
+)
+def test_the_example_sse_captures_fold_into_their_responses(
+    path: str, stream: ResponseStream
+) -> None:
+    """examples/responses_*.sse (``event:`` + ``data:`` lines) fold into the expected response."""
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "examples" / path).read_text(encoding="utf-8").splitlines()
+    names = [line[7:] for line in lines if line.startswith("event: ")]
+    data = [line for line in lines if line.startswith("data: ")]
+    assert names == [e["type"] for e in stream.events]
+    response, _ = fold(data)
+    assert streamfold.to_dict(response) == stream.expected

@@ -74,7 +74,7 @@ from ._events import (
     UsageReport,
 )
 from ._partial import try_parse_arguments
-from ._values import _as_mapping, _fail, _Invalid, _plain, _sdk_fields
+from ._values import _FIELDS_CACHE, _PYDANTIC, _as_mapping, _fail, _Invalid, _plain, _sdk_fields
 
 if TYPE_CHECKING:
     import anthropic.types
@@ -329,9 +329,49 @@ class MessageAccumulator:
         :class:`StreamError` for an ``error`` event (after folding everything before it; ``add``
         is refused afterwards) and :class:`UsageError` after ``completion()`` or an error.
         """
+        # The hot path: a known delta for a started block, without unknown keys, as a dict or
+        # an SDK object read through its __dict__; anything else takes the checked path.
+        if type(event) is dict:
+            ev = event
+        elif _FIELDS_CACHE.get(type(event)) is _PYDANTIC and not event.__pydantic_extra__:
+            ev = event.__dict__
+        else:
+            self._add(event)
+            return
+        if ev.get("type") == "content_block_delta" and len(ev) == 3 and not self._closed:
+            index = ev.get("index")
+            block = self._blocks.get(index) if type(index) is int else None
+            delta: Any = ev.get("delta")
+            if type(delta) is not dict:
+                if _FIELDS_CACHE.get(type(delta)) is _PYDANTIC and not delta.__pydantic_extra__:
+                    delta = delta.__dict__
+                else:
+                    delta = None
+            if block is not None and delta is not None and len(delta) == 2:
+                kind = delta.get("type")
+                if kind == "text_delta":
+                    text = delta.get("text")
+                    if type(text) is str:
+                        block.text.append(text)
+                        self._count += 1
+                        return
+                elif kind == "input_json_delta":
+                    text = delta.get("partial_json")
+                    if type(text) is str and block.json is not None:
+                        block.json.append(text)
+                        self._count += 1
+                        return
+                elif kind == "thinking_delta":
+                    text = delta.get("thinking")
+                    parts = block.parts.get("thinking")
+                    if type(text) is str and parts is not None:
+                        parts.append(text)
+                        self._count += 1
+                        return
         self._add(event)
 
     def _add(self, event: Any) -> dict[str, Any] | None:
+        """The checked path of ``add``: returns the event as a dict (None for ``[DONE]``)."""
         position = self._count
         self._count = position + 1
         if self._closed:
@@ -345,31 +385,6 @@ class MessageAccumulator:
                     self._count = position
                     return None
                 ev = coerced
-            if ev.get("type") == "content_block_delta" and len(ev) == 3:
-                # the hot path: a known delta for a started block, no unknown keys
-                index = ev.get("index")
-                block = self._blocks.get(index) if type(index) is int else None
-                delta = ev.get("delta")
-                if type(delta) is not dict:
-                    delta = _sdk_fields(delta)
-                if block is not None and delta is not None and len(delta) == 2:
-                    kind = delta.get("type")
-                    if kind == "text_delta":
-                        text = delta.get("text")
-                        if type(text) is str:
-                            block.text.append(text)
-                            return ev
-                    elif kind == "input_json_delta":
-                        text = delta.get("partial_json")
-                        if type(text) is str and block.json is not None:
-                            block.json.append(text)
-                            return ev
-                    elif kind == "thinking_delta":
-                        text = delta.get("thinking")
-                        parts = block.parts.get("thinking")
-                        if type(text) is str and parts is not None:
-                            parts.append(text)
-                            return ev
             error = self._apply(ev)
         except _Invalid as exc:
             where = f"{exc.path}: " if exc.path else ""

@@ -82,6 +82,7 @@ __all__ = ["Disagreement", "ResponseAccumulator", "event_kind", "to_events"]
 
 log = logging.getLogger("streamfold")
 
+_SDK_CLASSES: set[type] = set()  # pydantic event classes met (read through __dict__)
 HOLD: Final = 64  # events held at most while waiting for a missing sequence number
 
 # the kinds of a stream's end for the logs (the values of _logs.IDLE / CLOSE / CHOICES)
@@ -128,7 +129,7 @@ class _Slot:
     def __init__(self, kind: str) -> None:
         self.kind = kind  # the part type (output_text, refusal, ...) or the item's field name
         self.base: dict[str, Any] | None = None  # the part's JSON, added then done written over
-        self.frags: list[Any] = []  # text fragments, then (for parts) logprob entries apart:
+        self.frags: list[Any] = []  # text fragments, joined once at build
         self.full: str | None = None
         self.anns: dict[int, Any] = {}
         self.anns_loose: list[Any] = []
@@ -634,6 +635,20 @@ class ResponseAccumulator:
         )
 
     def _coerce(self, event: Any) -> dict[str, Any] | None:
+        cls = type(event)
+        if cls in _SDK_CLASSES or (
+            hasattr(cls, "__pydantic_fields__") and type(getattr(event, "__dict__", None)) is dict
+        ):
+            # the SDK's event object as it comes, no copy: its declared fields are all the fold
+            # reads; keys it does not declare (obfuscation) are the envelope, but an error's
+            # are part of its payload
+            _SDK_CLASSES.add(cls)
+            fields: dict[str, Any] = event.__dict__
+            if fields.get("type") == "error":
+                extra = getattr(event, "__pydantic_extra__", None)
+                if extra:
+                    fields = {**fields, **extra}
+            return fields
         if isinstance(event, (str, bytes, bytearray, memoryview)):
             text = _data_payload(event if isinstance(event, (str, bytes)) else bytes(event))
             if text is None:
@@ -864,15 +879,29 @@ class ResponseAccumulator:
             delta = _str(ev, "delta")
             if delta is None:
                 _fail("delta", "a string", None)
-        lp = _logprobs(ev) if collection == "content" else None
-        oi, iid = _place(ev)
-        index = _int(ev, index_key) or 0 if index_key else 0
+        lp = ev.get("logprobs") if collection == "content" else None
+        if lp is not None and (lp or type(lp) is not list):  # entries, or a wrong type
+            lp = _logprobs(ev)
+        oi = ev.get("output_index")
+        iid = ev.get("item_id")
+        if type(oi) is not int or (iid is not None and type(iid) is not str):
+            oi, iid = _place(ev)  # checks, naming the field
+        index = 0
+        if index_key is not None:
+            index = ev.get(index_key, 0)
+            if type(index) is not int:
+                index = _int(ev, index_key) or 0
         if dry:
             return
-        item = self._item(oi, iid, hint)
+        # the common case first: a placed item whose id is known (or not named)
+        item = self._items.get(oi) if oi is not None else None
+        if item is None or (iid is not None and item.id is None):
+            item = self._item(oi, iid, hint)
         out = self._out
         if collection is None:
-            slot: _Slot = item.field_slot(kind)
+            slot = item.slot
+            if slot is None:
+                slot = item.field_slot(kind)
             slot.frags.append(delta)
             if out is not None:
                 if not self._started:
@@ -889,7 +918,10 @@ class ResponseAccumulator:
                         )
                     )
             return
-        part = item.part(item.summary if collection == "summary" else item.parts, index, kind)
+        parts = item.parts if collection == "content" else item.summary
+        part = parts.get(index)
+        if part is None:
+            part = parts[index] = _Part(kind)
         part.frags.append(delta)
         if lp:
             part.lp.extend(lp)
