@@ -7,6 +7,7 @@ openai client reaches through ``OPENAI_BASE_URL``, files written in a temporary 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import gzip
 import importlib
@@ -57,11 +58,17 @@ def module_of(snippet: str) -> str:
 
 class _Server(BaseHTTPRequestHandler):
     """POST /v1/chat/completions: the bundled tool-call capture when tools are offered, else the
-    bundled text capture, as an SSE body in small writes."""
+    bundled text capture; POST /v1/responses and /v1/messages: the bundled Responses and
+    Anthropic tool-call captures; each as an SSE body in small writes."""
 
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        capture = "openai_tools.sse" if request.get("tools") else "openai_text.sse"
+        if self.path.endswith("/responses"):
+            capture = "responses_tools.sse"
+        elif self.path.endswith("/messages"):
+            capture = "anthropic_tools.sse"
+        else:
+            capture = "openai_tools.sse" if request.get("tools") else "openai_text.sse"
         data = (EXAMPLES / capture).read_bytes()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -104,6 +111,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_url: str) ->
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_BASE_URL", server_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server_url.removesuffix("/v1"))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     monkeypatch.syspath_prepend(str(NAMES.parent))
     return tmp_path
 
@@ -223,6 +232,28 @@ def check_dask(ns: dict[str, Any], out: str, names: Any) -> None:
     )
 
 
+def check_anthropic(ns: dict[str, Any], out: str, names: Any) -> None:
+    expected = streamfold.from_sse(EXAMPLES / "anthropic_tools.sse")
+    assert isinstance(expected, streamfold.AnthropicMessage)
+    assert ns["message"] == expected
+    calls = [b for b in expected.content if b["type"] == "tool_use"]
+    first, second = out.splitlines()
+    assert first == f"{calls[0]['name']} {calls[0]['input']}"
+    stop_reason, usage = second.split(" ", 1)
+    assert stop_reason == expected.stop_reason
+    # (the SDK's objects list usage keys in their model's order, not the wire's)
+    assert ast.literal_eval(usage) == expected.usage
+
+
+def check_responses(ns: dict[str, Any], out: str, names: Any) -> None:
+    expected = streamfold.from_sse(EXAMPLES / "responses_tools.sse")
+    assert isinstance(expected, streamfold.Response)
+    assert ns["response"] == expected
+    assert expected.status == "completed"
+    assert out.split()[0] == "completed"
+    assert out.rstrip().endswith(ns["calls"][0]["arguments"])
+
+
 Check = Callable[[dict[str, Any], str, Any], None]
 
 # what each snippet must have done, found by a line it contains
@@ -240,6 +271,8 @@ CHECKS: list[tuple[str, Check]] = [
     ("streamfold.PartialJSON()", check_partial_json),
     ("streamfold.merge_partials(parts)", check_partial_folds),
     ("fold_bag(lines)", check_dask),
+    ("Anthropic().messages.create(", check_anthropic),
+    ("OpenAI().responses.create(", check_responses),
 ]
 
 
