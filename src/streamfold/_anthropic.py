@@ -51,14 +51,14 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from . import _model as m
-from ._convert import from_dict, json_loads, to_dict
+from ._convert import from_dict, import_extra, schema_error, to_dict
 from ._errors import (
     IncompleteStreamError,
     InvalidArgumentsError,
-    InvalidChunkError,
     StreamError,
     UsageError,
 )
+from ._eventfold import EventFold
 from ._events import (
     ChoiceFinished,
     ChoiceStarted,
@@ -74,7 +74,16 @@ from ._events import (
     UsageReport,
 )
 from ._partial import try_parse_arguments
-from ._values import _FIELDS_CACHE, _PYDANTIC, _as_mapping, _fail, _Invalid, _plain, _sdk_fields
+from ._values import (
+    _FIELDS_CACHE,
+    _PYDANTIC,
+    _as_mapping,
+    _fail,
+    _Invalid,
+    _plain,
+    _sdk_fields,
+    text_object,
+)
 
 if TYPE_CHECKING:
     import anthropic.types
@@ -119,8 +128,6 @@ _USAGE_INTS: Final = (
     "cache_read_input_tokens",
 )
 _TOOL_BLOCKS: Final = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
-
-_EXTRA_HINT = "pip install 'streamfold[anthropic]'"
 
 
 def _update(target: dict[str, Any], source: Mapping[str, Any]) -> None:
@@ -237,7 +244,7 @@ def _parse_input(raw: str, name: Any, cid: Any) -> tuple[Any, InvalidArgumentsEr
     return (raw, error) if error is not None else (value, None)
 
 
-class MessageAccumulator:
+class MessageAccumulator(EventFold[m.AnthropicMessage]):
     """Fold Anthropic Messages API stream events into the non-streamed message
     (:class:`AnthropicMessage`): see the module docstring for the rules.
 
@@ -250,36 +257,24 @@ class MessageAccumulator:
     __slots__ = (
         "_blocks",
         "_closed",
-        "_count",
-        "_error",
         "_ev",
-        "_final",
         "_message",
         "_other",
-        "_segment",
         "_stopped",
         "_usage",
     )
 
     def __init__(self) -> None:
-        self._count = 0
+        super().__init__()
         self._message: dict[str, Any] = {}  # message keys, content and usage excepted
         self._usage: dict[str, Any] | None = None
         self._blocks: dict[int, _Block] = {}
         self._stopped = False  # message_stop arrived
         self._other: list[Any] = []
-        self._error: StreamError | None = None
         self._closed = False
-        self._final: m.AnthropicMessage | None = None
-        self._segment = False
         self._ev: _EventState | None = None  # set once events are asked for
 
     # -- public ---------------------------------------------------------------------------------
-
-    @property
-    def chunks(self) -> int:
-        """How many events ``add()`` has been given, bad ones included."""
-        return self._count
 
     @property
     def is_complete(self) -> bool:
@@ -309,11 +304,6 @@ class MessageAccumulator:
                 if error is not None:
                     out[index] = error
         return out
-
-    def mark_segment(self) -> None:
-        """Fold a segment of a stream (see ``PartialFold``). Nothing in this fold needs the
-        earlier segments, so this only records it."""
-        self._segment = True
 
     def __repr__(self) -> str:
         return (
@@ -387,14 +377,7 @@ class MessageAccumulator:
                 ev = coerced
             error = self._apply(ev)
         except _Invalid as exc:
-            where = f"{exc.path}: " if exc.path else ""
-            raise InvalidChunkError(
-                f"event {position}: {where}{exc.message}",
-                path=exc.path,
-                position=position,
-                completion=self.snapshot(),
-                chunk=event,
-            ) from None
+            raise exc.located("event", position, self.snapshot(), event) from None
         if error is not None:
             self._raise_stream_error(error, position)
         return ev
@@ -497,14 +480,6 @@ class MessageAccumulator:
             self._closed = True
 
     # -- folding --------------------------------------------------------------------------------
-
-    def _refuse(self, position: int) -> NoReturn:
-        raise UsageError(
-            f"event {position}: add() after "
-            + ("completion()" if self._error is None else "the stream reported an error"),
-            position=position,
-            completion=self._final if self._final is not None else self.snapshot(),
-        )
 
     def _apply(self, ev: dict[str, Any]) -> Any:
         """Check and fold one event (the slow path); return an error payload, if any."""
@@ -827,32 +802,9 @@ def _coerce(event: Any) -> dict[str, Any] | None:
     fields = _sdk_fields(event)  # an SDK event as it comes: no copy
     if fields is not None:
         return fields
-    if isinstance(event, (bytearray, memoryview)):
-        event = bytes(event)
-    body: str | bytes
-    if isinstance(event, str):
-        text = event.lstrip()
-        if text.startswith("data:"):
-            text = text[5:]
-            if text.strip() == "[DONE]":
-                return None
-        body = text
-    elif isinstance(event, bytes):
-        raw = event.lstrip()
-        if raw.startswith(b"data:"):
-            raw = raw[5:]
-            if raw.strip() == b"[DONE]":
-                return None
-        body = raw
-    else:
-        return _as_mapping(event, "")
-    try:
-        data = json_loads(body)
-    except ValueError as exc:  # orjson.JSONDecodeError and json.JSONDecodeError
-        raise _Invalid("", f"invalid JSON: {exc}") from None
-    if type(data) is not dict:
-        _fail("", "a JSON object", data)
-    return data
+    if isinstance(event, (str, bytes, bytearray, memoryview)):
+        return text_object(event)
+    return _as_mapping(event, "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1002,17 +954,14 @@ def to_events(
 
 
 def _sdk() -> Any:
-    """Import the SDK, or raise ``ModuleNotFoundError`` naming the extra that installs it."""
-    try:
-        import anthropic  # the top level first: a package blocked or missing stops here
-        import anthropic._models
-        import anthropic.types
-    except ImportError as exc:
-        raise ModuleNotFoundError(
-            f"streamfold's anthropic interop needs the anthropic package: {_EXTRA_HINT}",
-            name="anthropic",
-        ) from exc
-    return anthropic
+    """The anthropic package, or ``ModuleNotFoundError`` naming the extra that installs it."""
+    return import_extra(
+        "streamfold's anthropic interop",
+        "anthropic",
+        "anthropic",
+        "anthropic._models",
+        "anthropic.types",
+    )
 
 
 def to_anthropic(obj: m.AnthropicMessage, *, validate: bool = True) -> anthropic.types.Message:
@@ -1036,7 +985,9 @@ def to_anthropic(obj: m.AnthropicMessage, *, validate: bool = True) -> anthropic
     theirs = sdk.types.Message
     if not validate:
         # the SDK's own unchecked builder, which builds nested models (model_construct does not)
-        construct: Any = sdk._models.construct_type
+        from anthropic._models import construct_type
+
+        construct: Any = construct_type
         built: anthropic.types.Message = construct(type_=theirs, value=data)
         return built
     import pydantic
@@ -1045,15 +996,7 @@ def to_anthropic(obj: m.AnthropicMessage, *, validate: bool = True) -> anthropic
         checked: anthropic.types.Message = theirs.model_validate(data)
         return checked
     except pydantic.ValidationError as exc:
-        errors = exc.errors()
-        path = ".".join(str(p) for p in errors[0]["loc"])
-        got = f" (got {errors[0]['input']!r:.80})" if "input" in errors[0] else ""
-        raise InvalidChunkError(
-            f"cannot build anthropic Message: {len(errors)} field(s) do not fit the SDK's"
-            f" schema; first: {path}: {errors[0]['msg']}{got};"
-            " to_anthropic(..., validate=False) builds it unchecked, as the SDK builds responses",
-            path=path,
-        ) from exc
+        raise schema_error(exc, "anthropic Message", "to_anthropic") from exc
 
 
 def from_anthropic(obj: anthropic.types.Message) -> m.AnthropicMessage:

@@ -10,9 +10,11 @@ does write ``"refusal": null``).
 
 from __future__ import annotations
 
+import importlib
 import json
 import typing
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any, TypeVar
 
 import attrs
@@ -27,7 +29,17 @@ try:  # optional fast path: `pip install streamfold[fast]`
 except ImportError:  # pragma: no cover - exercised when the extra is absent
     _orjson = None  # type: ignore[assignment]
 
-__all__ = ["converter", "from_dict", "from_json", "json_dumps", "json_loads", "to_dict", "to_json"]
+__all__ = [
+    "converter",
+    "from_dict",
+    "from_json",
+    "import_extra",
+    "json_dumps",
+    "json_loads",
+    "schema_error",
+    "to_dict",
+    "to_json",
+]
 
 T = TypeVar("T")
 
@@ -217,3 +229,31 @@ def from_json(cls: type[T], text: str | bytes) -> T:
     except ValueError as exc:
         raise InvalidChunkError(f"cannot build {cls.__name__}: invalid JSON: {exc}") from exc
     return from_dict(cls, data)
+
+
+def import_extra(what: str, extra: str, *modules: str) -> ModuleType:
+    """Import an optional package (``modules``, the top level first: a package blocked or
+    missing stops there) and return the first; raise ``ModuleNotFoundError`` naming the extra
+    that installs it, for ``what`` (the feature that needs it)."""
+    try:
+        imported = [importlib.import_module(name) for name in modules]
+    except ImportError as exc:
+        raise ModuleNotFoundError(
+            f"{what} needs the {modules[0]} package: pip install 'streamfold[{extra}]'",
+            name=modules[0],
+        ) from exc
+    return imported[0]
+
+
+def schema_error(exc: Any, built: str, call: str) -> InvalidChunkError:
+    """The error for data an SDK's pydantic model refused (``exc``, a ``ValidationError``):
+    ``built`` names the model, ``call`` the function that has a ``validate=False``."""
+    errors = exc.errors()
+    path = ".".join(str(p) for p in errors[0]["loc"])
+    got = f" (got {errors[0]['input']!r:.80})" if "input" in errors[0] else ""
+    return InvalidChunkError(
+        f"cannot build {built}: {len(errors)} field(s) do not fit the SDK's schema; first:"
+        f" {path}: {errors[0]['msg']}{got}; {call}(..., validate=False) builds it unchecked,"
+        " as the SDK builds responses",
+        path=path,
+    )

@@ -40,10 +40,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, Protocol, cast,
 import attrs
 
 from . import _model as m
-from ._convert import converter, json_loads
+from ._convert import converter
 from ._errors import (
     IncompleteStreamError,
-    InvalidChunkError,
     PartialMergeError,
     StreamError,
     StreamfoldError,
@@ -63,7 +62,7 @@ from ._rules import (
     Extras,
     FieldRule,
 )
-from ._values import _as_mapping, _fail, _Invalid, _is_list, _plain, _sdk_fields
+from ._values import _as_mapping, _fail, _Invalid, _is_list, _plain, _sdk_fields, text_object
 
 if TYPE_CHECKING:
     from ._events import Event, Tracker
@@ -109,30 +108,6 @@ def check_field_rules(field_rules: Any) -> dict[str, FieldRule] | None:
 _OPT_STR: Final = (str, type(None))
 _OPT_INT: Final = (int, type(None))
 _COMPACT_MASK: Final = 4095  # every 4096 chunks, long fragment lists are compacted
-
-
-def _data_payload(text: str | bytes) -> str | bytes | None:
-    """A chunk given as text: its JSON, without an SSE ``data:`` prefix; None for ``[DONE]``."""
-    if isinstance(text, str):
-        head = text.lstrip()
-        if not head.startswith("data:"):
-            return text
-        body = head[5:]
-        return None if body.strip() == "[DONE]" else body
-    head_b = text.lstrip()
-    if not head_b.startswith(b"data:"):
-        return text
-    body_b = head_b[5:]
-    return None if body_b.strip() == b"[DONE]" else body_b
-
-
-def _body_hint(chunk: str | bytes | bytearray | memoryview) -> str:
-    """A hint for text that is a whole SSE body rather than one chunk (read on errors only)."""
-    text = bytes(chunk).decode("utf-8", "replace") if not isinstance(chunk, str) else chunk
-    head = text.lstrip()
-    if head.startswith(("event:", ":")) or (head.startswith("data:") and "data:" in head[5:]):
-        return " (this is an SSE body of several events, not one chunk: use streamfold.from_sse)"
-    return ""
 
 
 ANTHROPIC_EVENTS: Final = frozenset(
@@ -490,14 +465,7 @@ class Accumulator:
             error = self._apply(chunk)
         except _Invalid as exc:
             self._pending = None
-            where = f"{exc.path}: " if exc.path else ""
-            raise InvalidChunkError(
-                f"chunk {position}: {where}{exc.message}",
-                path=exc.path,
-                position=position,
-                completion=self.snapshot(),
-                chunk=chunk,
-            ) from None
+            raise exc.located("chunk", position, self.snapshot(), chunk) from None
         if error is not None:
             self._raise_stream_error(error, position)
         if not position & _COMPACT_MASK and position and self._tracker is None:
@@ -580,16 +548,7 @@ class Accumulator:
         if fields is not None:
             return fields
         if isinstance(chunk, (str, bytes, bytearray, memoryview)):
-            text = _data_payload(chunk if isinstance(chunk, (str, bytes)) else bytes(chunk))
-            if text is None:
-                return None
-            try:
-                data = json_loads(text)
-            except ValueError as exc:  # orjson.JSONDecodeError and json.JSONDecodeError
-                raise _Invalid("", f"invalid JSON: {exc}{_body_hint(chunk)}") from None
-            if type(data) is not dict:
-                _fail("", "a JSON object", data)
-            return data
+            return text_object(chunk)
         return _as_mapping(chunk, "")
 
     # -- the merge rules ------------------------------------------------------------------------

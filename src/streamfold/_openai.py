@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, overload
 
 from . import _model as m
-from ._convert import from_dict, to_dict
-from ._errors import InvalidChunkError
+from ._convert import from_dict, import_extra, schema_error, to_dict
 
 if TYPE_CHECKING:
     import openai.types
@@ -23,21 +22,12 @@ if TYPE_CHECKING:
 
 __all__ = ["from_openai", "to_openai"]
 
-_EXTRA_HINT = "pip install 'streamfold[openai]'"
-
 
 def _sdk() -> Any:
-    """Import the SDK, or raise ``ModuleNotFoundError`` naming the extra that installs it."""
-    try:
-        import openai  # the top level first: a package blocked or missing stops here
-        import openai.types
-        import openai.types.chat
-    except ImportError as exc:
-        raise ModuleNotFoundError(
-            f"streamfold's openai interop needs the openai package: {_EXTRA_HINT}",
-            name="openai",
-        ) from exc
-    return openai.types
+    """``openai.types``, or ``ModuleNotFoundError`` naming the extra that installs it."""
+    return import_extra(
+        "streamfold's openai interop", "openai", "openai", "openai.types", "openai.types.chat"
+    ).types
 
 
 def _pairs() -> tuple[tuple[type, Any], ...]:
@@ -102,15 +92,7 @@ def to_openai(obj: Any, *, validate: bool = True) -> Any:
     try:
         return validate_fn(data)
     except pydantic.ValidationError as exc:
-        errors = exc.errors()
-        path = ".".join(str(p) for p in errors[0]["loc"])
-        got = f" (got {errors[0]['input']!r})" if "input" in errors[0] else ""
-        raise InvalidChunkError(
-            f"cannot build openai {theirs.__name__}: {len(errors)} field(s) do not fit the"
-            f" SDK's schema; first: {path}: {errors[0]['msg']}{got};"
-            " to_openai(..., validate=False) builds it unchecked, as the SDK builds responses",
-            path=path,
-        ) from exc
+        raise schema_error(exc, f"openai {theirs.__name__}", "to_openai") from exc
 
 
 @overload

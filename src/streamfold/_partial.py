@@ -36,22 +36,16 @@ import math
 from typing import Any, Final, NoReturn
 
 from . import _model as m
+from ._convert import import_extra
 from ._errors import InvalidArgumentsError, UsageError
 
 __all__ = ["PartialJSON", "parse_arguments", "try_parse_arguments"]
 
-_EXTRA_HINT: Final = "pip install 'streamfold[partial]'"
 _UNSET: Final[Any] = object()
 
 
 def _jiter() -> Any:
-    try:
-        import jiter
-    except ImportError as exc:
-        raise ModuleNotFoundError(
-            f"streamfold.PartialJSON needs the jiter package: {_EXTRA_HINT}", name="jiter"
-        ) from exc
-    return jiter
+    return import_extra("streamfold.PartialJSON", "partial", "jiter")
 
 
 def _reject_constant(name: str) -> NoReturn:

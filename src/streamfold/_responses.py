@@ -56,8 +56,9 @@ from typing import Any, Final, NoReturn
 from attrs import frozen
 
 from . import _model as m
-from ._convert import json_loads, to_dict
-from ._errors import IncompleteStreamError, InvalidChunkError, StreamError, UsageError
+from ._convert import to_dict
+from ._errors import IncompleteStreamError, StreamError, UsageError
+from ._eventfold import EventFold
 from ._events import (
     ChoiceFinished,
     ChoiceStarted,
@@ -74,9 +75,8 @@ from ._events import (
     ToolCallStarted,
     UsageReport,
 )
-from ._fold import _body_hint, _data_payload
 from ._partial import try_parse_arguments
-from ._values import _as_mapping, _fail, _Invalid, _plain
+from ._values import _as_mapping, _fail, _Invalid, _plain, text_object
 
 __all__ = ["Disagreement", "ResponseAccumulator", "event_kind", "to_events"]
 
@@ -371,7 +371,7 @@ def _logprobs(ev: dict[str, Any], key: str = "logprobs") -> list[Any] | None:
 Handler = Callable[["ResponseAccumulator", dict[str, Any], Any, int, bool], None]
 
 
-class ResponseAccumulator:
+class ResponseAccumulator(EventFold[m.Response]):
     """Fold OpenAI Responses API stream events into the complete ``response`` (:class:`Response`).
 
     A sans-I/O object like :class:`Accumulator`: ``add(event)`` one event at a time (a dict, the
@@ -382,11 +382,8 @@ class ResponseAccumulator:
     """
 
     __slots__ = (
-        "_count",
         "_dups",
         "_ended",
-        "_error",
-        "_final",
         "_final_dis",
         "_first",
         "_held",
@@ -397,7 +394,6 @@ class ResponseAccumulator:
         "_next",
         "_orphans",
         "_out",
-        "_segment",
         "_started",
         "_terminal",
         "_terminal_output",
@@ -406,7 +402,7 @@ class ResponseAccumulator:
     )
 
     def __init__(self) -> None:
-        self._count = 0
+        super().__init__()
         self._top: dict[str, Any] = {}
         self._items: dict[int, _Item] = {}
         self._ids: dict[str, _Item] = {}
@@ -420,20 +416,12 @@ class ResponseAccumulator:
         self._held_seqs: set[int] = set()
         self._late: set[int] = set()
         self._dups = 0
-        self._error: StreamError | None = None
-        self._final: m.Response | None = None
         self._final_dis: tuple[Disagreement, ...] = ()
         self._out: list[Event] | None = None  # set while add_events runs
         self._started = False
         self._ended = False
-        self._segment = False
 
     # -- public ---------------------------------------------------------------------------------
-
-    @property
-    def chunks(self) -> int:
-        """How many events ``add()`` has been given, bad ones and duplicates included."""
-        return self._count
 
     @property
     def is_complete(self) -> bool:
@@ -463,11 +451,6 @@ class ResponseAccumulator:
         if self._final is not None:
             return self._final_dis
         return tuple(self._build()[1])
-
-    def mark_segment(self) -> None:
-        """Fold a segment of a stream (see ``merge``). Nothing waits for the merge here: events
-        naming an item by id alone stay unplaced until the merge meets the item."""
-        self._segment = True
 
     def __repr__(self) -> str:
         return (
@@ -515,14 +498,7 @@ class ResponseAccumulator:
             else:
                 self._order(event, seq, handler, position)
         except _Invalid as exc:
-            where = f"{exc.path}: " if exc.path else ""
-            raise InvalidChunkError(
-                f"event {position}: {where}{exc.message}",
-                path=exc.path,
-                position=position,
-                completion=self.snapshot(),
-                chunk=event,
-            ) from None
+            raise exc.located("event", position, self.snapshot(), event) from None
 
     def add_events(self, event: Any) -> list[Event]:
         """Fold one event like :meth:`add` and return the events it caused (``_events``).
@@ -626,14 +602,6 @@ class ResponseAccumulator:
 
     # -- reading input --------------------------------------------------------------------------
 
-    def _refuse(self, position: int) -> NoReturn:
-        raise UsageError(
-            f"event {position}: add() after "
-            + ("completion()" if self._error is None else "the stream reported an error"),
-            position=position,
-            completion=self.snapshot(),
-        )
-
     def _coerce(self, event: Any) -> dict[str, Any] | None:
         cls = type(event)
         if cls in _SDK_CLASSES or (
@@ -650,16 +618,7 @@ class ResponseAccumulator:
                     fields = {**fields, **extra}
             return fields
         if isinstance(event, (str, bytes, bytearray, memoryview)):
-            text = _data_payload(event if isinstance(event, (str, bytes)) else bytes(event))
-            if text is None:
-                return None
-            try:
-                data = json_loads(text)
-            except ValueError as exc:
-                raise _Invalid("", f"invalid JSON: {exc}{_body_hint(event)}") from None
-            if type(data) is not dict:
-                _fail("", "a JSON object", data)
-            return data
+            return text_object(event)
         return _as_mapping(event, "")
 
     def _order(self, event: dict[str, Any], seq: Any, handler: Any, position: int) -> None:

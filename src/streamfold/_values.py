@@ -14,6 +14,9 @@ from typing import Any, Final, NoReturn
 
 import attrs
 
+from ._convert import json_loads
+from ._errors import InvalidChunkError
+
 
 class _Invalid(Exception):
     """Internal: a field failed its check. ``add()`` turns it into ``InvalidChunkError``."""
@@ -22,6 +25,18 @@ class _Invalid(Exception):
         super().__init__(message)
         self.path = path
         self.message = message
+
+    def located(self, noun: str, position: int, completion: Any, chunk: Any) -> InvalidChunkError:
+        """The public error: names the chunk or event (``noun``) by ``position``, then the
+        field; carries what was folded before it and the refused input."""
+        where = f"{self.path}: " if self.path else ""
+        return InvalidChunkError(
+            f"{noun} {position}: {where}{self.message}",
+            path=self.path,
+            position=position,
+            completion=completion,
+            chunk=chunk,
+        )
 
 
 def _type_name(value: Any) -> str:
@@ -138,3 +153,42 @@ def _sdk_fields(value: Any) -> dict[str, Any] | None:
 
 def _is_list(value: Any) -> bool:
     return type(value) is list or type(value) is tuple
+
+
+def text_object(value: str | bytes | bytearray | memoryview) -> dict[str, Any] | None:
+    """One chunk or event given as text (JSON, with or without an SSE ``data:`` prefix) as a
+    dict; None for ``data: [DONE]``, the end marker. Raises ``_Invalid`` for anything else."""
+    text = _data_payload(value if isinstance(value, (str, bytes)) else bytes(value))
+    if text is None:
+        return None
+    try:
+        data = json_loads(text)
+    except ValueError as exc:  # orjson.JSONDecodeError and json.JSONDecodeError
+        raise _Invalid("", f"invalid JSON: {exc}{_body_hint(value)}") from None
+    if type(data) is not dict:
+        _fail("", "a JSON object", data)
+    return data
+
+
+def _data_payload(text: str | bytes) -> str | bytes | None:
+    """A chunk given as text: its JSON, without an SSE ``data:`` prefix; None for ``[DONE]``."""
+    if isinstance(text, str):
+        head = text.lstrip()
+        if not head.startswith("data:"):
+            return text
+        body = head[5:]
+        return None if body.strip() == "[DONE]" else body
+    head_b = text.lstrip()
+    if not head_b.startswith(b"data:"):
+        return text
+    body_b = head_b[5:]
+    return None if body_b.strip() == b"[DONE]" else body_b
+
+
+def _body_hint(chunk: str | bytes | bytearray | memoryview) -> str:
+    """A hint for text that is a whole SSE body rather than one chunk (read on errors only)."""
+    text = bytes(chunk).decode("utf-8", "replace") if not isinstance(chunk, str) else chunk
+    head = text.lstrip()
+    if head.startswith(("event:", ":")) or (head.startswith("data:") and "data:" in head[5:]):
+        return " (this is an SSE body of several events, not one chunk: use streamfold.from_sse)"
+    return ""
