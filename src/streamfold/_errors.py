@@ -102,6 +102,20 @@ class StreamError(StreamfoldError):
         super().__init__(message, position=position, completion=completion)
         self.error = error
 
+    @classmethod
+    def reported(cls, noun: str, position: int, payload: Any, completion: Folded) -> StreamError:
+        """The error for ``payload``, what the server sent in the stream's ``noun`` (chunk or
+        event) ``position``: named by its message, else its code or type."""
+        detail = payload.get("message") if isinstance(payload, dict) else payload
+        if detail is None and isinstance(payload, dict):
+            detail = payload.get("code") or payload.get("type")
+        return cls(
+            f"{noun} {position}: the server reported an error: {detail}",
+            error=payload,
+            position=position,
+            completion=completion,
+        )
+
 
 class IncompleteStreamError(StreamfoldError):
     """``strict=True`` was asked and the stream ended before every choice had a finish_reason.

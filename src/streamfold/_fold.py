@@ -810,24 +810,27 @@ class Accumulator:
         its state (see ``_rules``)."""
         if checked[0] is _TEXT_CHOICE:
             self._write_text_choice(*checked[1:])
-            return
-        (
-            index,
-            choice,
-            delta,
-            content,
-            parts,
-            role,
-            refusal,
-            tool_calls,
-            fcall,
-            audio,
-            annotations,
-            logprobs,
-            lp_content,
-            lp_refusal,
-            finish,
-        ) = checked
+        else:
+            self._write_chat_choice(*checked)
+
+    def _write_chat_choice(
+        self,
+        index: int,
+        choice: dict[str, Any] | None,  # with keys of its own, else None
+        delta: dict[str, Any] | None,  # more than a text, else None
+        content: str | None,
+        parts: list[Any] | None,
+        role: str | None,
+        refusal: str | None,
+        tool_calls: list[Any] | None,
+        fcall: Any,
+        audio: Any,
+        annotations: list[Any] | None,
+        logprobs: dict[str, Any] | None,
+        lp_content: list[Any] | None,
+        lp_refusal: list[Any] | None,
+        finish: str | None,
+    ) -> None:
         state = self._choices.get(index)
         if state is None:
             self._kind = "chat"
@@ -1053,16 +1056,7 @@ class Accumulator:
     # errors -------------------------------------------------------------------------------------
 
     def _raise_stream_error(self, error: Any, position: int) -> NoReturn:
-        payload = _plain(error)
-        detail = payload.get("message") if isinstance(payload, dict) else payload
-        if detail is None and isinstance(payload, dict):
-            detail = payload.get("code") or payload.get("type")
-        err = StreamError(
-            f"chunk {position}: the server reported an error: {detail}",
-            error=payload,
-            position=position,
-            completion=self._build(),
-        )
+        err = StreamError.reported("chunk", position, _plain(error), self._build())
         self._error = err
         self._closed = True
         raise err

@@ -751,15 +751,7 @@ class ResponseAccumulator(EventFold[m.Response]):
     def _raise(self, payload: Any, pos: int) -> NoReturn:
         if self._out is not None:  # nothing can follow: what is open is done
             self._fire_all()
-        detail = payload.get("message") if isinstance(payload, dict) else payload
-        if detail is None and isinstance(payload, dict):
-            detail = payload.get("code") or payload.get("type")
-        err = StreamError(
-            f"event {pos}: the server reported an error: {detail}",
-            error=payload,
-            position=pos,
-            completion=self._build()[0],
-        )
+        err = StreamError.reported("event", pos, payload, self._build()[0])
         self._error = err
         raise err
 
