@@ -210,6 +210,10 @@ class _Block:
             self.lists.setdefault(name, []).extend(items)
         self.stopped = self.stopped or later.stopped
 
+    def call(self) -> tuple[str | None, str | None]:
+        """A tool block's id and name, for its events."""
+        return _str(self.base.get("id")), _str(self.base.get("name"))
+
     def raw_input(self) -> str | None:
         """The streamed input JSON text; None when no input_json_delta came (the start's
         ``input`` stands)."""
@@ -699,13 +703,10 @@ class MessageAccumulator(EventFold[m.AnthropicMessage]):
                 dtype == "input_json_delta" and block.type == "tool_use" and index not in state.done
             ):
                 self._call_started(index, block, state, out)
+                cid, name = block.call()
                 out.append(
                     ToolCallArgumentsDelta(
-                        choice_index=0,
-                        index=index,
-                        id=_str(block.base.get("id")),
-                        name=_str(block.base.get("name")),
-                        delta=delta["partial_json"],
+                        choice_index=0, index=index, id=cid, name=name, delta=delta["partial_json"]
                     )
                 )
         elif kind == "content_block_stop":
@@ -719,14 +720,8 @@ class MessageAccumulator(EventFold[m.AnthropicMessage]):
     ) -> None:
         if index not in state.calls:
             state.calls.add(index)
-            out.append(
-                ToolCallStarted(
-                    choice_index=0,
-                    index=index,
-                    id=_str(block.base.get("id")),
-                    name=_str(block.base.get("name")),
-                )
-            )
+            cid, name = block.call()
+            out.append(ToolCallStarted(choice_index=0, index=index, id=cid, name=name))
 
     def _block_done(self, index: int, block: _Block, state: _EventState, out: list[Event]) -> None:
         if index in state.done:
@@ -747,7 +742,7 @@ class MessageAccumulator(EventFold[m.AnthropicMessage]):
             raw = block.raw_input()
             if raw is None:  # the whole input came with the start
                 raw = json.dumps(block.base.get("input", {}), ensure_ascii=False)
-            call_id, name = _str(block.base.get("id")), _str(block.base.get("name"))
+            call_id, name = block.call()
             parsed, error = _parse_input(raw, name, call_id)
             out.append(
                 ToolCallDone(

@@ -859,13 +859,10 @@ class ResponseAccumulator(EventFold[m.Response]):
                     self._start()
                 if item.type in _TOOL_CALLS:
                     self._tool_started(item)
+                    index, cid, name = _call(item)
                     out.append(
                         ToolCallArgumentsDelta(
-                            choice_index=0,
-                            index=_index(item),
-                            id=_call_id(item),
-                            name=_name(item),
-                            delta=delta,
+                            choice_index=0, index=index, id=cid, name=name, delta=delta
                         )
                     )
             return
@@ -953,11 +950,8 @@ class ResponseAccumulator(EventFold[m.Response]):
     def _tool_started(self, item: _Item) -> None:
         if not item.started and self._out is not None:
             item.started = True
-            self._out.append(
-                ToolCallStarted(
-                    choice_index=0, index=_index(item), id=_call_id(item), name=_name(item)
-                )
-            )
+            index, cid, name = _call(item)
+            self._out.append(ToolCallStarted(choice_index=0, index=index, id=cid, name=name))
 
     def _tool_done(self, item: _Item) -> None:
         if item.done or self._out is None:
@@ -974,12 +968,13 @@ class ResponseAccumulator(EventFold[m.Response]):
         error: ValueError | None = None
         if item.type == "function_call":
             parsed, error = try_parse_arguments(arguments)
+        index, cid, name = _call(item)
         self._out.append(
             ToolCallDone(
                 choice_index=0,
-                index=_index(item),
-                id=_call_id(item),
-                name=_name(item),
+                index=index,
+                id=cid,
+                name=name,
                 arguments=arguments,
                 parsed=parsed,
                 parse_error=error,
@@ -1075,21 +1070,18 @@ _RESPONSE_FIELDS: Final = frozenset(
 )
 
 
-def _index(item: _Item) -> int:
-    return item.index if item.index is not None else -1
+def _call(item: _Item) -> tuple[int, str | None, str | None]:
+    """A tool call item's index (-1 when not known), call id and name, for its events."""
+    return (
+        item.index if item.index is not None else -1,
+        _base_str(item, "call_id"),
+        _base_str(item, "name"),
+    )
 
 
 def _base_str(item: _Item, key: str) -> str | None:
     got = item.base.get(key) if item.base is not None else None
     return got if type(got) is str else None
-
-
-def _call_id(item: _Item) -> str | None:
-    return _base_str(item, "call_id")
-
-
-def _name(item: _Item) -> str | None:
-    return _base_str(item, "name")
 
 
 RA = ResponseAccumulator
