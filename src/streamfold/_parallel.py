@@ -83,7 +83,6 @@ from __future__ import annotations
 import heapq
 import os
 import pickle
-import re
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -105,6 +104,7 @@ from ._errors import (
     _DecodeError,
     cut_error,
     locate,
+    where,
 )
 from ._fold import (
     Accumulator,
@@ -125,8 +125,6 @@ from ._logs import (
     WAITS,
     KeyFunction,
     LogResult,
-    Routed,
-    Router,
     StreamEnd,
     _LogFold,
     _OrphanCap,
@@ -139,6 +137,7 @@ from ._logs import (
     stream_result,
 )
 from ._responses import ResponseAccumulator
+from ._routing import Apart, Continued, Resolution, RouteBook, Routed, RouteTrace, SegmentRouter
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -301,6 +300,7 @@ class UnitResult:
     segments: list[Segment] = field(factory=list)
     results: list[LogResult] = field(factory=list)  # an SSE capture's streams, in order
     error: OSError | None = None  # the input could not be opened
+    routes: RouteTrace | None = None  # how its Responses and Messages events were routed
 
 
 def fold_lines(
@@ -313,14 +313,19 @@ def fold_lines(
     keep_lines: bool = False,
     offsets: _RangeLines | None = None,
     by_id: bool = False,
+    continuing: bool = False,
 ) -> UnitResult:
     """Fold the lines of one unit into segments (see the theory of operation); with
     ``keep_lines``, each segment keeps its lines (for ``_finish_here``), or where they start in
-    the file when ``offsets`` reads them."""
+    the file when ``offsets`` reads them. ``continuing``: the unit is not the first piece of its
+    file (the streams of the Responses and Messages APIs open where it starts are unknown: see
+    ``_routing``)."""
     segments: list[Segment] = []
     events: list[tuple[int, int, Any]] = []
     open_: dict[Any, Segment] = {}
-    router = Router()  # the streams of the Responses and Messages APIs' events, in this unit
+    # the streams of the Responses and Messages APIs' events, in this unit
+    router = SegmentRouter(continuing=continuing)
+    apart = Apart() if continuing else None
     acc: Core
     after = StreamEnd(window).after  # how each chunk bears on the end of its stream
     number = 0
@@ -340,11 +345,18 @@ def fold_lines(
                 continue
             key, chunk = got
             if type(key) is Routed:  # an event of another API: which stream is it?
+                dialect = key.dialect
                 try:
-                    key = router.key(key.dialect, chunk, None)
+                    key = router.route(dialect, chunk, number)
                 except _DecodeError as exc:
                     events.append((number, ORPHAN, exc.message))
                     continue
+                if apart is not None:  # a continuing unit: guessed streams stay apart
+                    for other in apart.cut(dialect, key):
+                        done = open_.pop(other, None)
+                        if done is not None:
+                            done.close(base)
+                            events.append((done.last, END, done.index))
             seg = open_.get(key)
             if (
                 seg is not None
@@ -401,8 +413,8 @@ def fold_lines(
             # needs the fold so far to place the error
             if seg.error is not None:
                 seg.error.completion = None  # the parent builds it from the whole stream
-            if type(acc) is not Accumulator:
-                router.closed(key)
+            if type(acc) is not Accumulator and after[seg.end][True] == ENDS:
+                router.closed(key)  # (a refused event leaves its stream open, as in read_log)
             del open_[key]
             seg.close(base)
             events.append((number, END, seg.index))
@@ -412,7 +424,7 @@ def fold_lines(
         seg.close(base)
         events.append((seg.last, END, seg.index))
     events.sort()  # by (line, kind): no two events share both, so payloads are never compared
-    return UnitResult(lines=number, events=events, segments=segments)
+    return UnitResult(lines=number, events=events, segments=segments, routes=router.trace())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,11 +459,6 @@ class Options:
     render: str | None = None  # "json" or "pretty": send finished completions as JSON text
 
 
-_OTHER_API: Final = re.compile(
-    rb'"type"\s*:\s*"(?:response\.|message_start"|content_block_|message_delta"|message_stop")'
-)
-
-
 def plan(
     paths: Iterable[str], names: Iterable[str], *, fmt: str, jobs: int, block_size: int | None
 ) -> list[Unit]:
@@ -470,15 +477,8 @@ def plan(
                 head = opened.head()
                 if splittable and kind == "auto":
                     kind = sniff(head)
-                # a binary file is read whole: its one message comes from fold_unit; so is a
-                # log of the Responses or Messages API, whose events are routed to their
-                # streams by what came before them in the file (``Router``)
-                splittable = (
-                    splittable
-                    and kind == "jsonl"
-                    and not is_binary(head)
-                    and _OTHER_API.search(head) is None
-                )
+                # a binary file is read whole: its one message comes from fold_unit
+                splittable = splittable and kind == "jsonl" and not is_binary(head)
         except OSError as exc:
             found.append((path, name, fmt, 0, False, exc))
             continue
@@ -535,6 +535,7 @@ def fold_unit(unit: Unit, options: Options) -> UnitResult:
                 keep_lines=True,
                 by_id=options.key is None,
                 offsets=lines,
+                continuing=unit.start > 0,
             )
             return _finish_here(unit, result, options, unit.path)
         with one_input(unit.path, reader="path") as opened:
@@ -680,12 +681,15 @@ class _Assembler:
         self.settled: set[Any] = set()  # (in a worker) keys whose last stream surely ended
         self.streams: list[_Stream | None] = []  # the stream of each segment of the unit
         self.orphans: dict[int, _OrphanCap] = {}  # per input: the lines of no stream reported
+        self.books: dict[int, RouteBook] = {}  # per input: read_log's routing (see _routing)
 
     def unit(self, unit: Unit, result: UnitResult) -> Iterator[LogResult | Rendered]:
         """The results that come out while ``read_log`` reads this unit."""
         source = unit.name
         base = self.tick
         offset = self.lines.get(unit.input, 0)  # line numbers go on over an input's ranges
+        if result.routes is not None and not self.speculate:
+            self._route(unit, result, offset)
         segments = result.segments
         streams: list[_Stream | None] = [None] * len(segments)
         self.streams = streams
@@ -723,6 +727,22 @@ class _Assembler:
         cap = self.orphans.pop(unit.input, None) if unit.last else None
         if cap is not None and cap.skipped:  # as read_log says it at the end of the input
             yield orphan_result(cap.summary(), source, cap.first_skipped)
+
+    def _route(self, unit: Unit, result: UnitResult, offset: int) -> None:
+        """Give the unit's segments of the Responses and Messages APIs their real stream keys,
+        and its lines of no stream read_log's messages (see ``_routing``)."""
+        assert result.routes is not None
+        book = self.books.get(unit.input)
+        if book is None:
+            book = self.books[unit.input] = RouteBook()
+
+        def place(line: int) -> str:
+            return where(unit.name, offset + line)
+
+        found = book.resolve(result.routes, place)
+        spans = ((seg.key, seg.first, seg.last) for seg in result.segments)
+        shared = found.check(spans, place)
+        _rename(result, found, shared)
 
     def finish(self) -> Iterator[LogResult | Rendered]:
         """The log ended: the streams still open, in the order they opened."""
@@ -853,6 +873,22 @@ class _Assembler:
         return result
 
 
+def _rename(result: UnitResult, found: Resolution, shared: set[Any]) -> None:
+    """The segments of a unit by their real keys; read_log's messages for its lines of no
+    stream. A stream several local keys turned out to share is merged from its pieces (what
+    a worker made of each key alone is not the stream)."""
+    for seg in result.segments:
+        if seg.key in found.keys:
+            seg.key = found.keys[seg.key]
+            if seg.key in shared:
+                seg.final = None
+    if found.orphans:
+        result.events = [
+            (line, kind, found.orphans.get(line, payload) if kind == ORPHAN else payload)
+            for line, kind, payload in result.events
+        ]
+
+
 class Rendered(NamedTuple):
     """(``Options.render``) a stream the worker finished without an error, as JSON text."""
 
@@ -895,10 +931,15 @@ def _finish_here(unit: Unit, result: UnitResult, options: Options, path: str | N
     assembler = _Assembler(options, speculate=True)
     for _ in assembler.unit(unit, result):
         pass
+    # (a continuing range) the keys of its Responses and Messages streams: one may turn out to
+    # continue a stream of an earlier range, or to be another's (see ``_routing``)
+    routed = result.routes.keys() if result.routes is not None and unit.start > 0 else set()
     for seg, stream in zip(result.segments, assembler.streams, strict=True):
         assert stream is not None
+        if isinstance(seg.key, Continued):  # surely an earlier range's stream: the parent's
+            stream.head.final = None
         if stream.head.final is not None:
-            if stream.certain:
+            if stream.certain and seg.key not in routed:
                 seg.partial = None  # the parent will surely use the completion
             elif isinstance(seg.partial, PartialFold):
                 found = seg.lines if path is not None else b"".join(seg.lines)
