@@ -64,7 +64,6 @@ __all__ = [
 ]
 
 
-
 class Routed:
     """The stream key of an event of the Responses or Messages API, still to be found: only
     some of their events name their stream (``Router``)."""
@@ -181,7 +180,6 @@ class Router:
             " read_log (--key FIELD on the command line) to say which stream each record"
             " belongs to",
         )
-
 
 
 # ---------------------------------------------------------------------------------------------
