@@ -933,7 +933,7 @@ def _finish_here(unit: Unit, result: UnitResult, options: Options, path: str | N
         pass
     # (a continuing range) the keys of its Responses and Messages streams: one may turn out to
     # continue a stream of an earlier range, or to be another's (see ``_routing``)
-    routed = result.routes.keys() if result.routes is not None and unit.start > 0 else set()
+    routed = result.routes.local_keys() if result.routes is not None and unit.start > 0 else set()
     for seg, stream in zip(result.segments, assembler.streams, strict=True):
         assert stream is not None
         if isinstance(seg.key, Continued):  # surely an earlier range's stream: the parent's
@@ -963,9 +963,11 @@ def _located(
         return cut_error(error, completion, source, line)
     position = merged.chunks - 1  # the chunk is the last ``merged`` counts
     message = error.message
-    local = f"chunk {error.position}: "
-    if message.startswith(local):
-        message = f"chunk {position}: {message[len(local) :]}"
+    for name in ("chunk", "event"):  # (the chat core counts chunks, the others events)
+        local = f"{name} {error.position}: "
+        if message.startswith(local):
+            message = f"{name} {position}: {message[len(local) :]}"
+            break
     completion = merged.completion(normalize_finish_reason=normalize_finish_reason)
     if isinstance(error, StreamError):
         core: InvalidChunkError | StreamError = StreamError(

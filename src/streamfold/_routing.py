@@ -217,7 +217,7 @@ class RouteTrace:
     ops: tuple[Op, ...]
     sequences: Sequences
 
-    def keys(self) -> set[Hashable]:
+    def local_keys(self) -> set[Hashable]:
         """The local keys the piece routed events to."""
         return {op[2] for op in self.ops if op[2] is not None}
 
