@@ -246,7 +246,16 @@ class SegmentRouter(Router):
     decisions (``trace``); ``continuing``: not the file's first piece, so the streams open where
     it starts are unknown (``Continued`` stands for them). See the top."""
 
-    __slots__ = ("continuing", "dirty", "event", "line", "ops", "placeholders", "recorded")
+    __slots__ = (
+        "continuing",
+        "dirty",
+        "event",
+        "line",
+        "ops",
+        "placeholders",
+        "recorded",
+        "sent",
+    )
 
     def __init__(self, *, continuing: bool) -> None:
         super().__init__()
@@ -258,6 +267,7 @@ class SegmentRouter(Router):
         self.event: dict[str, Any] = {}
         self.line = 0
         self.recorded = False
+        self.sent: dict[Hashable, int] = {}  # the sequence numbers recorded so far
 
     def route(self, dialect: Dialect, event: dict[str, Any], line: int) -> Hashable:
         """The local stream key of ``event`` at ``line`` of the piece (see ``Router.key``)."""
@@ -272,6 +282,7 @@ class SegmentRouter(Router):
         if place is not None:
             self.ops.append((self.line, None, key, None, None))
             self.dirty.add(place[1])
+        self.sent.pop(key, None)
         super().closed(key)
 
     def trace(self) -> RouteTrace | None:
@@ -325,9 +336,16 @@ class SegmentRouter(Router):
         return self._opened(Continued(dialect, self.placeholders, item), None, dialect)
 
     def _record(self, dialect: Dialect, key: Hashable) -> None:
-        sequences = tuple(self.sequence.items()) if dialect == RESPONSES else None
+        sequences = self._changed() if dialect == RESPONSES else None
         self.ops.append((self.line, dialect, key, _hint(self.event), sequences))
         self.recorded = True
+
+    def _changed(self) -> Sequences:
+        """The sequence numbers that changed since the last recorded, the latest last."""
+        sent = self.sent
+        changed = tuple((key, n) for key, n in self.sequence.items() if sent.get(key) != n)
+        sent.update(changed)
+        return changed
 
 
 class Apart:
