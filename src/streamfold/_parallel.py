@@ -70,6 +70,25 @@ or an error (or one whose guess was sure and that the window closed): those send
 (Unpickling the pieces of every stream and building every completion in the parent cost it about
 half of the single-process work, and the parent was the bottleneck.)
 
+The streams of the Responses and Messages APIs. Most of their events name no stream: ``read_log``
+routes them by what came before them in the file (``Router``: the item ids seen, the one open
+stream of the API, the ``sequence_number`` that follows), which a range after the first of its
+file does not have. Such a range routes with the continuation rule (``_routing``): where the past
+would decide, the event goes to a placeholder key (``Continued``: one per item it does not know,
+so interleaved streams stay apart), and the worker sends, with its segments, the trace of its
+routing decisions (a few per stream, ``RouteTrace``). Before it assembles a unit, the parent
+replays the unit's trace on the file's ``Router`` (``RouteBook``: the state ``read_log``'s router
+has at that line), which gives each placeholder its real key, or ``(dialect, None)`` as
+``read_log`` would; the segments are renamed, and from there on they are a stream's pieces like
+any other. Two cautions keep the guess safe: a placeholder's segments and those of the other
+streams of its API are cut apart (``Apart``: it may turn out to be one of them), and the worker
+finishes no stream it keyed by a placeholder nor, in such a range, trusts its guess for the
+others (the parent may merge them with a placeholder's pieces). Where the pieces cannot give
+``read_log``'s results (an event it cannot route either, such as an unnamed event with two
+Messages streams open across the cut; a stream the range guessed otherwise), the parent raises
+:class:`UsageError` naming the file and line, rather than give a different result. A Messages
+stream the window closes is the one thing the routing does not see (see ``_routing``).
+
 SSE captures (found per file, as the command line does) and gzip files are whole units; an SSE
 capture gives its results directly, at its place.
 

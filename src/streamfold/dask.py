@@ -17,6 +17,16 @@ integer over the bag, since a bag's partitions keep the order of its files and o
 The pieces of one key are merged with a tree reduction (``Bag.foldby``: the merge is both the
 binary operator and the combine step), and each merged stream becomes its result where it ends.
 
+The events of the Responses and Messages APIs that name no stream are routed by what came before
+them (the item ids seen, the one open stream of the API): a partition after the first routes
+them with the continuation rule of ``fold_logs`` (``streamfold._routing``), opening a placeholder
+stream where the earlier partitions would decide, and sends the trace of its routing decisions
+(a few per stream). One small task replays the traces of every partition in order, as
+``read_log`` routes the bag's lines, and each partition's streams take their real keys before the
+reduction; a stream split across partitions then merges as any other. An event ``read_log``
+cannot route either (two Messages streams open across a partition boundary, with no key to tell
+them apart) raises :class:`UsageError`, naming the partition and line: pass ``key=``.
+
 A stream ends at its include_usage chunk, at a chunk carrying a server error, or at the end of
 the data: the results are those of ``read_log(..., window=None)`` over the same lines, as a bag
 (in no particular order). The window of ``read_log`` (a finished stream closed when no chunk of
