@@ -282,6 +282,8 @@ class SegmentRouter(Router):
         if place is not None:
             self.ops.append((self.line, None, key, None, None))
             self.dirty.add(place[1])
+            if self.continuing:
+                self._forget(place[1], key)
         self.sent.pop(key, None)
         super().closed(key)
 
@@ -330,6 +332,17 @@ class SegmentRouter(Router):
         if not streams:
             return self._placeholder(dialect, item)
         return super()._only(dialect, event, None)  # the one open here; of several, the error
+
+    def _forget(self, dialect: Dialect, closing: Hashable) -> None:
+        """A stream closes: any placeholder of its API may have been it, and ``read_log`` routes
+        the events of a closed stream's items anew; so does the piece, from here (their next
+        events open new placeholders). Their sequence numbers stay, to be sent."""
+        streams = self.open.get((None, dialect), {})
+        for key in [k for k in streams if type(k) is Continued and k != closing]:
+            del streams[key]
+            del self.where[key]
+            for item in self.items_of.pop(key, ()):
+                self.items.pop(item, None)
 
     def _placeholder(self, dialect: Dialect, item: str | None) -> Hashable:
         self.placeholders += 1
