@@ -234,20 +234,22 @@ def _two_messages_at_once() -> list[str]:
 
 
 def test_two_messages_streams_across_a_cut_are_read_logs_error(tmp_path: Path) -> None:
-    """Two Messages streams open at once: read_log reports each unnamed event, asking for key=;
-    the pieces raise that error, naming the place, rather than guess."""
+    """Two Messages streams open at once: read_log reports each unnamed event, asking for key=.
+    A byte range that guessed is read again by the parent, routed as read_log routes it: the
+    same results. A Dask partition cannot be: the error is raised, naming the place."""
     lines = _two_messages_at_once()
     single = list(streamfold.read_log("\n".join(lines)))
     messages = [str(e) for r in single for e in r.errors]
     assert any("2 of its streams are open" in m and "pass key=" in m for m in messages)
     path = _write(tmp_path / "log.jsonl", lines)
-    units = _parallel.plan([str(path)], [str(path)], fmt="jsonl", jobs=2, block_size=300)
-    assert len(units) > 2
-    with pytest.raises(streamfold.UsageError, match=r"log\.jsonl:\d+: .*pass key="):
-        _assembled(units)
+    expected = [signature(r) for r in streamfold.read_log([path])]
+    for block_size in (60, 150, 300, 700):
+        units = _parallel.plan([str(path)], [str(path)], fmt="jsonl", jobs=2, block_size=block_size)
+        assert len(units) > 2
+        assert _assembled(units) == expected
+    pooled = streamfold.fold_logs([path], jobs=2, block_size=150)
+    assert [signature(r) for r in pooled] == expected
     with pytest.raises(streamfold.UsageError, match=r"^partition \d+:\d+: .*pass key="):
         _dask_here(_split(lines, [5]))
-    # in one piece, the pieces give read_log's errors
-    assert _assembled(_units(path, [])) == [signature(r) for r in streamfold.read_log([path])]
     dask_errors = [str(e) for r in _dask_here([lines]) for e in r.errors]
     assert dask_errors[0] == messages[0].replace("line ", "partition 0:", 1)

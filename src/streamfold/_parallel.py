@@ -156,7 +156,7 @@ from ._logs import (
     stream_result,
 )
 from ._responses import ResponseAccumulator
-from ._routing import Apart, Continued, Resolution, RouteBook, Routed, RouteTrace, SegmentRouter
+from ._routing import Apart, Continued, RouteBook, Routed, RouteTrace, SegmentRouter
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -333,17 +333,19 @@ def fold_lines(
     offsets: _RangeLines | None = None,
     by_id: bool = False,
     continuing: bool = False,
+    router: SegmentRouter | None = None,
 ) -> UnitResult:
     """Fold the lines of one unit into segments (see the theory of operation); with
     ``keep_lines``, each segment keeps its lines (for ``_finish_here``), or where they start in
     the file when ``offsets`` reads them. ``continuing``: the unit is not the first piece of its
     file (the streams of the Responses and Messages APIs open where it starts are unknown: see
-    ``_routing``)."""
+    ``_routing``); ``router``: one that knows them (``RouteBook.again``)."""
     segments: list[Segment] = []
     events: list[tuple[int, int, Any]] = []
     open_: dict[Any, Segment] = {}
     # the streams of the Responses and Messages APIs' events, in this unit
-    router = SegmentRouter(continuing=continuing)
+    if router is None:
+        router = SegmentRouter(continuing=continuing)
     apart = Apart() if continuing else None
     acc: Core
     after = StreamEnd(window).after  # how each chunk bears on the end of its stream
@@ -691,6 +693,7 @@ class _Assembler:
         self.field_rules = options.field_rules
         self.normalize = options.normalize_finish_reason
         self.parse = line_parser(options.key)
+        self.by_id = options.key is None
         self.speculate = speculate
         self.open: dict[Any, _Stream] = {}  # in the order the streams opened, as read_log's
         self.due: list[tuple[int, int, _Stream]] = []  # (expiry tick, order, stream)
@@ -708,7 +711,7 @@ class _Assembler:
         base = self.tick
         offset = self.lines.get(unit.input, 0)  # line numbers go on over an input's ranges
         if result.routes is not None and not self.speculate:
-            self._route(unit, result, offset)
+            result = self._route(unit, result, offset)
         segments = result.segments
         streams: list[_Stream | None] = [None] * len(segments)
         self.streams = streams
@@ -747,10 +750,10 @@ class _Assembler:
         if cap is not None and cap.skipped:  # as read_log says it at the end of the input
             yield orphan_result(cap.summary(), source, cap.first_skipped)
 
-    def _route(self, unit: Unit, result: UnitResult, offset: int) -> None:
+    def _route(self, unit: Unit, result: UnitResult, offset: int) -> UnitResult:
         """Give the unit's segments of the Responses and Messages APIs their real stream keys,
-        and its lines of no stream read_log's messages (see ``_routing``)."""
-        assert result.routes is not None
+        and its lines of no stream read_log's messages (see ``_routing``). Where the worker's
+        guesses fail, the unit is read again here, routed as read_log routes it."""
         book = self.books.get(unit.input)
         if book is None:
             book = self.books[unit.input] = RouteBook()
@@ -758,10 +761,23 @@ class _Assembler:
         def place(line: int) -> str:
             return where(unit.name, offset + line)
 
-        found = book.resolve(result.routes, place)
-        spans = ((seg.key, seg.first, seg.last) for seg in result.segments)
-        shared = found.check(spans, place)
-        _rename(result, found, shared)
+        try:
+            _resolved(book, result, place)
+        except UsageError:
+            if unit.start == 0 or unit.stop is None:  # (a first piece guesses nothing)
+                raise
+            lines = _RangeLines(unit.path, unit.start, unit.stop)
+            result = fold_lines(
+                lines,
+                self.parse,
+                window=self.end.window,
+                base=unit.index << SHIFT,
+                field_rules=self.field_rules,
+                by_id=self.by_id,
+                router=book.again(),
+            )
+            _resolved(book, result, place)  # (routed as read_log routes: nothing to fail)
+        return result
 
     def finish(self) -> Iterator[LogResult | Rendered]:
         """The log ended: the streams still open, in the order they opened."""
@@ -892,10 +908,14 @@ class _Assembler:
         return result
 
 
-def _rename(result: UnitResult, found: Resolution, shared: set[Any]) -> None:
-    """The segments of a unit by their real keys; read_log's messages for its lines of no
-    stream. A stream several local keys turned out to share is merged from its pieces (what
-    a worker made of each key alone is not the stream)."""
+def _resolved(book: RouteBook, result: UnitResult, place: Callable[[int], str]) -> None:
+    """The unit's segments by their real keys (``book`` resolves them), and read_log's
+    messages for its lines of no stream. A stream several local keys turned out to share is
+    merged from its pieces (what a worker made of each key alone is not the stream)."""
+    if result.routes is None:
+        return
+    found = book.resolve(result.routes, place)
+    shared = found.check(((seg.key, seg.first, seg.last) for seg in result.segments), place)
     for seg in result.segments:
         if seg.key in found.keys:
             seg.key = found.keys[seg.key]

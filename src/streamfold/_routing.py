@@ -112,6 +112,14 @@ class Router:
         self.where: dict[Hashable, tuple[str | None, Dialect]] = {}
         self.sequence: dict[Hashable, int] = {}  # a Responses stream's last sequence_number
 
+    def copy_to(self, other: Router) -> None:
+        """Give ``other`` this router's state (a copy: the two go on apart)."""
+        other.open = {place: dict(keys) for place, keys in self.open.items()}
+        other.items = dict(self.items)
+        other.items_of = {key: list(items) for key, items in self.items_of.items()}
+        other.where = dict(self.where)
+        other.sequence = dict(self.sequence)
+
     def key(self, dialect: Dialect, event: dict[str, Any], source: str | None) -> Hashable:
         """The stream key of ``event``; raises ``_DecodeError`` when it cannot be told."""
         if dialect == RESPONSES:
@@ -257,8 +265,10 @@ class SegmentRouter(Router):
         "sent",
     )
 
-    def __init__(self, *, continuing: bool) -> None:
+    def __init__(self, *, continuing: bool, after: Router | None = None) -> None:
         super().__init__()
+        if after is not None:  # the state read_log's router has where the piece starts
+            after.copy_to(self)
         self.continuing = continuing
         self.ops: list[Op] = []
         # the APIs whose open streams changed since the last unnamed event recorded
@@ -433,15 +443,26 @@ class Resolution:
 class RouteBook:
     """``read_log``'s routing state of one file, replayed from its pieces' traces in order."""
 
-    __slots__ = ("router",)
+    __slots__ = ("before", "router")
 
     def __init__(self) -> None:
         self.router = Router()
+        self.before = self.router  # the state before the last piece
+
+    def again(self) -> SegmentRouter:
+        """Forget the last piece resolved; a router for reading it again that knows the past,
+        so routes as ``read_log`` does (the way out when a piece's guesses fail and its lines can
+        be read again)."""
+        self.router = self.before
+        return SegmentRouter(continuing=False, after=self.router)
 
     def resolve(self, trace: RouteTrace, place: Callable[[int], str]) -> Resolution:
         """The real keys of the next piece's local keys; raises :class:`UsageError` (naming
-        ``place(line)``) where the piece routed an event where ``read_log`` does not."""
-        router = self.router
+        ``place(line)``) where the piece routed an event where ``read_log`` does not (the state
+        is then as before the call)."""
+        self.before = self.router
+        router = Router()
+        self.router.copy_to(router)
         found = Resolution()
         for line, dialect, local, hint, sequences in trace.ops:
             if dialect is None:
@@ -450,7 +471,7 @@ class RouteBook:
                 router.closed(real)
                 continue
             assert hint is not None
-            self._sequences(sequences or (), found)
+            self._sequences(router, sequences or (), found)
             try:
                 real = router.key(dialect, hint, None)
             except _DecodeError as exc:
@@ -461,12 +482,13 @@ class RouteBook:
             if local is None or found.keys.setdefault(local, real) != real:
                 raise UsageError(f"{place(line)}: {_UNROUTED}")
             found.created.setdefault(local, line)
-        self._sequences(trace.sequences, found)
+        self._sequences(router, trace.sequences, found)
+        self.router = router
         return found
 
-    def _sequences(self, sequences: Sequences, found: Resolution) -> None:
+    @staticmethod
+    def _sequences(router: Router, sequences: Sequences, found: Resolution) -> None:
         """The piece's last ``sequence_number`` of its open streams (the latest last)."""
-        router = self.router
         for local, number in sequences:
             real = found.real(local)
             if real in router.where:
