@@ -55,6 +55,58 @@ def _dialect_log(seed: int) -> list[str]:
     return lines + [json.dumps(event) for event in tail]
 
 
+MESSAGES = [
+    anth.TEXT,
+    anth.TOOL,
+    anth.EMPTY_TOOL,
+    anth.PARALLEL,
+    anth.THINKING,
+    anth.REDACTED,
+    anth.WEB_SEARCH,
+    anth.CUT,
+    anth.ERROR,
+    anth.MAX_TOKENS,
+    anth.STOP_SEQUENCE,
+    anth.GATEWAY,
+    anth.PAUSE,
+]
+
+
+def _random_log(seed: int) -> list[str]:
+    """Five Responses streams of the fixtures (cut, failed, events after the terminal one, out
+    of order...) interleaved at random, each numbering its events from its own base (some not
+    at all); four Messages streams one after another (the first perhaps without its
+    ``message_start``); chat chunks between. ``read_log`` may find no stream for some events."""
+    rng = random.Random(seed)
+    responses = [
+        _renamed(stream.events, f"_r{seed}_{k}")
+        for k, stream in enumerate(rng.sample(list(resp.STREAMS.values()), 5))
+    ]
+    for k, events in enumerate(responses):
+        numbered = rng.random() > 0.1
+        for event in events:
+            if not numbered:
+                event.pop("sequence_number", None)
+            elif isinstance(event.get("sequence_number"), int):
+                event["sequence_number"] += 1000 * k
+    messages = [_renamed(m, f"_m{seed}_{k}") for k, m in enumerate(rng.sample(MESSAGES, 4))]
+    if rng.random() < 0.3:
+        messages[0] = messages[0][1:]  # keyed ("anthropic", None)
+    chat = [
+        {**_chat_chunk(f"c{seed}_{k}"), "choices": [{"index": 0, "delta": {"content": "x"}}]}
+        for k in range(10)
+    ]
+    queues = [*responses, [e for m in messages for e in m], chat]
+    out = []
+    while any(queues):
+        out.append(rng.choice([q for q in queues if q]).pop(0))
+    return [json.dumps(e) for e in out]
+
+
+def _chat_chunk(sid: str) -> dict[str, Any]:
+    return {"id": sid, "object": "chat.completion.chunk", "created": 1, "model": "m"}
+
+
 def _write(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(line + "\n" for line in lines))
     return path
@@ -155,6 +207,53 @@ def test_any_byte_ranges_of_a_dialect_log_fold_as_read_log(
     units = _units(path, (int(cut * size) for cut in cuts))
     expected = [signature(r) for r in streamfold.read_log([path], window=window)]
     assert _assembled(units, window=window) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    cuts=st.lists(st.floats(0, 1), min_size=1, max_size=15),
+    window=st.sampled_from([None, 10_000]),
+)
+def test_any_byte_ranges_of_a_random_log_fold_as_read_log(
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    cuts: list[float],
+    window: int | None,
+) -> None:
+    """Streams of every shape the fixtures have, cut anywhere: read_log's results, events of no
+    stream included (a range whose guesses fail is read again, routed as read_log routes it)."""
+    path = _write(tmp_path_factory.mktemp("random") / "log.jsonl", _random_log(seed))
+    size = path.stat().st_size
+    units = _units(path, (int(cut * size) for cut in cuts))
+    expected = [signature(r) for r in streamfold.read_log([path], window=window)]
+    assert _assembled(units, window=window) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(0, 120), min_size=1, max_size=12))
+def test_any_partitions_of_a_random_log_fold_as_read_log_or_raise(
+    seed: int, cuts: list[int]
+) -> None:
+    """Dask's tasks on any partitions of such a log: read_log(window=None)'s streams; or, only
+    where read_log finds no stream for some event, the error that says so (raised)."""
+    lines = _random_log(seed)
+    parts = _split(lines, cuts)
+    expected = _read_log(lines)
+    raised = ""
+    try:
+        got = _global(_dask_here(parts), [len(part) for part in parts])
+    except streamfold.UsageError as exc:
+        raised = str(exc)
+    if raised:
+        assert "pass key=" in raised
+        assert any(r.startswith("(None") for r in expected)
+        return
+
+    def streams(results: list[str]) -> list[str]:  # (Dask reports every line of no stream)
+        return [r for r in results if not r.startswith("(None")]
+
+    assert streams(got) == streams(expected)
 
 
 def test_every_block_size_folds_as_read_log(tmp_path: Path) -> None:
