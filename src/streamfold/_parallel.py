@@ -83,11 +83,13 @@ has at that line), which gives each placeholder its real key, or ``(dialect, Non
 any other. Two cautions keep the guess safe: a placeholder's segments and those of the other
 streams of its API are cut apart (``Apart``: it may turn out to be one of them), and the worker
 finishes no stream it keyed by a placeholder nor, in such a range, trusts its guess for the
-others (the parent may merge them with a placeholder's pieces). Where the pieces cannot give
-``read_log``'s results (an event it cannot route either, such as an unnamed event with two
-Messages streams open across the cut; a stream the range guessed otherwise), the parent raises
-:class:`UsageError` naming the file and line, rather than give a different result. A Messages
-stream the window closes is the one thing the routing does not see (see ``_routing``).
+others (the parent may merge them with a placeholder's pieces). Where the replay shows that the
+range guessed otherwise than ``read_log`` routes (an event it cannot route either, such as an
+unnamed event while two Messages streams are open across the cut; an event of a stream that
+closed), the parent reads that range again itself, routed from the file's state as ``read_log``
+routes it (``RouteBook.again``): the results are ``read_log``'s in every case. A stream the
+window closes is the one thing the routing does not see (see ``_routing``), in a range as in a
+whole file.
 
 SSE captures (found per file, as the command line does) and gzip files are whole units; an SSE
 capture gives its results directly, at its place.

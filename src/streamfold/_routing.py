@@ -16,7 +16,9 @@ The continuation rule puts it back without reading anything twice:
   with no stream of its API open in the piece; a Responses event whose ``sequence_number``
   follows none of the piece's open streams) it opens a placeholder stream, ``Continued``: one per
   unknown item, so that interleaved streams stay apart. What it does not know is the stream's
-  name: its chunks fold as any stream's do.
+  name: its chunks fold as any stream's do. When a stream of an API closes, the piece forgets
+  its placeholders of that API (one may have been that stream, whose items ``read_log`` then
+  routes anew): their next events open new ones.
 * it records, in line order, the routing decisions that change or read the routing state (the
   first event of a stream, of an item, an unnamed event after a change, a stream closed), each
   with a copy of the event's names (``_hint``) and, for the Responses API, the piece's
@@ -29,15 +31,19 @@ The continuation rule puts it back without reading anything twice:
   every recorded event where ``read_log`` routes it. The streams are then merged as chat streams
   are, by their real keys.
 
-Where the replay disagrees with a piece's guess, the pieces cannot give ``read_log``'s results,
-and the reader raises :class:`UsageError` naming the place rather than give a wrong one: an
-event ``read_log`` cannot route either (two Messages streams open across the cut: the same
-message, asking for ``key=``), or logs whose streams go on after they closed or whose pieces of
-one stream interleave with its other pieces inside one piece (``Resolution.check``).
+Where the replay disagrees with a piece's guess (an event ``read_log`` cannot route either, such
+as an unnamed event while two Messages streams are open across the cut; a piece that routed an
+event elsewhere; two guesses of one stream that interleave: ``Resolution.check``), the piece's
+results are not ``read_log``'s. ``fold_logs`` then reads the byte range again in the parent with
+a router that knows the past (``RouteBook.again``): exact, at the cost of one range read twice.
+Dask cannot read a partition again from its resolving task: it raises :class:`UsageError`,
+naming the partition and line, with ``read_log``'s message (which asks for ``key=``) or one
+that says the pieces disagree, rather than give a different result.
 
-What no piece sees, the reader does not replay: a Messages stream the window closes (a finished
+What no piece sees, the reader does not replay: a stream the window closes (a finished Messages
 stream whose ``message_stop`` comes more than ``window`` lines later) is still open to the
-routing of the events after it, as it is when a worker reads a whole file.
+routing of the events after it, as it is when a worker reads a whole file (and Dask has no
+window).
 """
 
 from __future__ import annotations
@@ -200,10 +206,9 @@ for a routed event (local key ``None``: the piece found no stream for it), ``(li
 key, None, None)`` for a stream closed."""
 
 _UNROUTED: Final = (
-    "the events of the Responses or Messages API here cannot be routed to their streams when the"
-    " log is folded in pieces (the piece guessed otherwise than reading the log in one piece"
-    " does): fold it in one piece (jobs=1, one Dask partition), or pass key= (--key FIELD on the"
-    " command line) to say which stream each record belongs to"
+    "the events of the Responses or Messages API here cannot be routed to their streams in"
+    " pieces (the piece guessed otherwise than reading the lines in one piece does): pass key="
+    " to say which stream each record belongs to, or fold these lines in one partition"
 )
 
 
@@ -212,7 +217,7 @@ class Continued:
     """A placeholder stream key: the stream, open where a piece of the log starts, that an event
     continues; ``RouteBook`` finds its real key. ``item``: the item id it was opened for."""
 
-    dialect: str
+    dialect: Dialect
     number: int
     item: str | None = None
 

@@ -23,9 +23,11 @@ them with the continuation rule of ``fold_logs`` (``streamfold._routing``), open
 stream where the earlier partitions would decide, and sends the trace of its routing decisions
 (a few per stream). One small task replays the traces of every partition in order, as
 ``read_log`` routes the bag's lines, and each partition's streams take their real keys before the
-reduction; a stream split across partitions then merges as any other. An event ``read_log``
+reduction; a stream split across partitions then merges as any other. Where a partition guessed
+otherwise than ``read_log`` routes, it cannot be read again from there: an event ``read_log``
 cannot route either (two Messages streams open across a partition boundary, with no key to tell
-them apart) raises :class:`UsageError`, naming the partition and line: pass ``key=``.
+them apart), or one of a stream that closed, raises :class:`UsageError` naming the partition and
+line, rather than give a different result: pass ``key=``.
 
 A stream ends at its include_usage chunk, at a chunk carrying a server error, or at the end of
 the data: the results are those of ``read_log(..., window=None)`` over the same lines, as a bag
