@@ -224,11 +224,14 @@ class Continued:
 
 @frozen
 class RouteTrace:
-    """What a piece sends of its routing: its recorded decisions (``Op``) in line order, and the
-    ``sequence_number`` of each of its open Responses streams at the end."""
+    """What a piece sends of its routing. A continuing piece: its recorded decisions (``Op``)
+    in line order, and the ``sequence_number`` of each of its open Responses streams at the end.
+    A piece that knew the past (the first of its file, or one read again): its router's state
+    at the end, ``read_log``'s there (``state``; it records nothing on the way)."""
 
     ops: tuple[Op, ...]
     sequences: Sequences
+    state: Router | None = None
 
     def local_keys(self) -> set[Hashable]:
         """The local keys the piece routed events to."""
@@ -267,6 +270,7 @@ class SegmentRouter(Router):
         "ops",
         "placeholders",
         "recorded",
+        "routed",
         "sent",
     )
 
@@ -282,10 +286,14 @@ class SegmentRouter(Router):
         self.event: dict[str, Any] = {}
         self.line = 0
         self.recorded = False
+        self.routed = False  # (a piece that knew the past) it routed an event
         self.sent: dict[Hashable, int] = {}  # the sequence numbers recorded so far
 
     def route(self, dialect: Dialect, event: dict[str, Any], line: int) -> Hashable:
         """The local stream key of ``event`` at ``line`` of the piece (see ``Router.key``)."""
+        if not self.continuing:
+            self.routed = True
+            return self.key(dialect, event, None)
         self.event, self.line, self.recorded = event, line, False
         key = self.key(dialect, event, None)
         if dialect == RESPONSES and key in self.sequence:  # the latest last: see RouteBook
@@ -294,33 +302,39 @@ class SegmentRouter(Router):
 
     def closed(self, key: Hashable) -> None:
         place = self.where.get(key)
-        if place is not None:
+        if place is not None and self.continuing:
             self.ops.append((self.line, None, key, None, None))
             self.dirty.add(place[1])
-            if self.continuing:
-                self._forget(place[1], key)
-        self.sent.pop(key, None)
+            self._forget(place[1], key)
+            self.sent.pop(key, None)
         super().closed(key)
 
     def trace(self) -> RouteTrace | None:
         """What the piece sends of its routing; ``None`` when it routed nothing."""
+        if not self.continuing:
+            if not self.routed:
+                return None
+            state = Router()
+            self.copy_to(state)
+            return RouteTrace((), (), state)
         if not self.ops:
             return None
         return RouteTrace(tuple(self.ops), tuple(self.sequence.items()))
 
     def _opened(self, key: Hashable, source: str | None, dialect: Dialect) -> Hashable:
-        if key not in self.where:  # a stream's first event (of the piece)
+        if self.continuing and key not in self.where:  # a stream's first event (of the piece)
             self._record(dialect, key)
             self.dirty.add(dialect)
         return super()._opened(key, source, dialect)
 
     def _only(self, dialect: Dialect, event: dict[str, Any], source: str | None) -> Hashable:
+        if not self.continuing:  # (the exact router sends its state: it records nothing)
+            return super()._only(dialect, event, source)
         streams = self.open.get((source, dialect)) or {}
+        if dialect == ANTHROPIC and len(streams) == 1 and dialect not in self.dirty:
+            return next(iter(streams))  # (a Messages stream's next unnamed event)
         try:
-            if self.continuing:
-                key = self._continued(dialect, event, streams)
-            else:
-                key = super()._only(dialect, event, source)
+            key = self._continued(dialect, event, streams)
         except _DecodeError:
             self._record(dialect, None)
             raise
@@ -466,6 +480,9 @@ class RouteBook:
         ``place(line)``) where the piece routed an event where ``read_log`` does not (the state
         is then as before the call)."""
         self.before = self.router
+        if trace.state is not None:  # read_log's state, already: its keys are the real ones
+            self.router = trace.state
+            return Resolution()
         router = Router()
         self.router.copy_to(router)
         found = Resolution()
