@@ -11,7 +11,8 @@ off: a piece that is not the first of its file does not know the streams open wh
 The continuation rule puts it back without reading anything twice:
 
 * each piece routes with a ``SegmentRouter``. In the first piece of a file it routes as
-  ``Router`` does. In a later one (*continuing*), where ``Router`` would consult the past (an
+  ``Router`` does, and sends its state at the end (``read_log``'s there). In a later one
+  (*continuing*), where ``Router`` would consult the past (an
   event of an item it has not seen, but for ``response.output_item.added``; an unnamed event
   with no stream of its API open in the piece; a Responses event whose ``sequence_number``
   follows none of the piece's open streams) it opens a placeholder stream, ``Continued``: one per
@@ -19,17 +20,18 @@ The continuation rule puts it back without reading anything twice:
   name: its chunks fold as any stream's do. When a stream of an API closes, the piece forgets
   its placeholders of that API (one may have been that stream, whose items ``read_log`` then
   routes anew): their next events open new ones.
-* it records, in line order, the routing decisions that change or read the routing state (the
-  first event of a stream, of an item, an unnamed event after a change, a stream closed), each
+* a continuing piece records, in line order, the routing decisions that change or read the
+  routing state (the first event of a stream, of an item, an unnamed event after a change, a
+  stream closed), each
   with a copy of the event's names (``_hint``) and, for the Responses API, the piece's
   ``sequence_number`` of each open stream; and at the end the same numbers (``RouteTrace``). A
   few per stream: the deltas of a known item or stream are not recorded.
 * the reader of the whole (the parent process, Dask's resolving task) replays the traces in
-  order on one ``Router`` per file (``RouteBook``), which then holds the state ``read_log``'s
-  holds at each recorded event: it gives each local key its real one (a placeholder becomes the
-  stream it continues, ``(dialect, None)`` when none was open) and checks that the piece routed
-  every recorded event where ``read_log`` routes it. The streams are then merged as chat streams
-  are, by their real keys.
+  order on one ``Router`` per file (``RouteBook``; a first piece's state replaces it), which
+  then holds the state ``read_log``'s holds at each recorded event: it gives each local key its
+  real one (a placeholder becomes the stream it continues, ``(dialect, None)`` when none was
+  open) and checks that the piece routed every recorded event where ``read_log`` routes it. The
+  streams are then merged as chat streams are, by their real keys.
 
 Where the replay disagrees with a piece's guess (an event ``read_log`` cannot route either, such
 as an unnamed event while two Messages streams are open across the cut; a piece that routed an
