@@ -19,7 +19,7 @@ import anthropic_streams as anth
 import responses_streams as resp
 import streamfold
 from conftest import Fold, _agen
-from streamfold import _dialect
+from streamfold import _dialect, _parallel
 from streamfold.cli import main
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -573,8 +573,13 @@ def test_fold_logs_with_jobs_equals_read_log(tmp_path: Path) -> None:
     single = list(streamfold.read_log(files))
     pooled = list(streamfold.fold_logs(files, jobs=2))
     assert pooled == single
-    # a small block size cuts chat logs into byte ranges; these files are read whole, as their
-    # events are routed by what came before them in the file
+    # a small block size cuts them into byte ranges too: a range that starts inside a Responses
+    # or Messages stream continues it (the continuation rule of _routing)
+    names = [str(path) for path in files]
+    units = _parallel.plan(names, names, fmt="jsonl", jobs=2, block_size=512)
+    assert len(units) > 2 * len(files)
+    ranges = [u for u in units if u.start > 0]
+    assert any(_parallel.fold_unit(u, _parallel.Options()).routes is not None for u in ranges)
     assert list(streamfold.fold_logs(files, jobs=2, block_size=512)) == single
     assert len(single) == 18
 
@@ -587,18 +592,27 @@ def test_dask_folds_a_mixed_log_like_read_log() -> None:
     from streamfold.dask import fold_results
 
     lines, expected = _mixed_log(2)
-    with dask.config.set(scheduler="synchronous"):
-        bag: Any = db
-        folded: Any = fold_results(bag.from_sequence(lines, npartitions=1))
-        results = folded.compute()
-    assert {r.key: r.completion for r in results} == expected
-    single = streamfold.read_log("\n".join(lines), window=None)
-    assert sorted(map(_summary, results)) == sorted(map(_summary, single))
+    single = list(streamfold.read_log("\n".join(lines), window=None))
+    bag: Any = db
+    for n in (1, 2, 3, 5, 8):  # streams of every API cross the partitions
+        with dask.config.set(scheduler="synchronous"):
+            folded: Any = fold_results(bag.from_sequence(lines, npartitions=n))
+            results = folded.compute()
+        assert {r.key: r.completion for r in results} == expected, n
+        if n == 1:
+            assert sorted(map(_summary, results)) == sorted(map(_summary, single))
+        else:  # a result's line is its partition's: compare the rest
+            assert sorted(map(_unplaced, results)) == sorted(map(_unplaced, single)), n
 
 
 def _summary(result: streamfold.LogResult) -> str:
     """What a result says, but where its lines are (Dask names partitions, not files)."""
     return repr((result.key, result.line, result.chunks, result.complete, result.errors))
+
+
+def _unplaced(result: streamfold.LogResult) -> str:
+    """What a result says, but where it is (Dask counts lines per partition)."""
+    return repr((result.key, result.chunks, result.complete, result.errors))
 
 
 # ---------------------------------------------------------------------------------------------

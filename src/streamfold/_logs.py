@@ -43,9 +43,7 @@ from attrs import frozen
 
 from ._convert import json_loads
 from ._dialect import (
-    ANTHROPIC,
     CHAT,
-    RESPONSES,
     AnyCompletion,
     Core,
     Dialect,
@@ -72,6 +70,7 @@ from ._fold import Accumulator, ChunkVariant, FieldRule
 from ._inputs import BINARY as BINARY
 from ._inputs import ReadError, as_bytes, open_inputs
 from ._kinds import CHOICES, CLOSE, FAILED, FINISH, IDLE, INVALID
+from ._routing import ROUTED, Routed, Router
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
     ERROR,
@@ -907,128 +906,6 @@ def _default_key(record: dict[str, Any]) -> tuple[Hashable, Any] | None:
         f"no chat completion chunk in this record (keys: {keys}), nor an event of the"
         " Responses or Messages API: pass key= to read_log to say where the chunk is",
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# the streams of the Responses and Messages APIs
-
-
-class Routed:
-    """The stream key of an event of the Responses or Messages API, still to be found: only
-    some of their events name their stream (``Router``)."""
-
-    __slots__ = ("dialect",)
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.dialect = dialect
-
-    def __repr__(self) -> str:
-        return f"Routed({self.dialect!r})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _routed, (self.dialect,)  # one marker per dialect, also after a pickle
-
-
-def _routed(dialect: Dialect) -> Routed:
-    return ROUTED[dialect]
-
-
-ROUTED: Final[dict[Dialect, Routed]] = {
-    RESPONSES: Routed(RESPONSES),
-    ANTHROPIC: Routed(ANTHROPIC),
-}
-
-
-class Router:
-    """Which stream an event of the Responses or Messages API belongs to, per input file.
-
-    Responses: the events that carry the ``response`` name it by its id; ``output_item.added``
-    (and every event with an ``item_id`` or an ``item``) is mapped to the stream its item was
-    first seen in; an event that names nothing known goes to the one open Responses stream of
-    its file, or, of several, to the one whose last event's ``sequence_number`` is one less.
-    Messages: ``message_start`` names the message; every later event goes to the one open
-    Messages stream of its file. With several open and nothing to tell them apart, the event is
-    an error telling the user to give a key (``key=``, ``--key``). An event with no open stream
-    to go to opens one keyed ``(dialect, None)``.
-    """
-
-    __slots__ = ("items", "items_of", "open", "sequence", "where")
-
-    def __init__(self) -> None:
-        self.open: dict[tuple[str | None, Dialect], dict[Hashable, None]] = {}
-        self.items: dict[tuple[str | None, str], Hashable] = {}  # (file, item id) -> key
-        self.items_of: dict[Hashable, list[tuple[str | None, str]]] = {}
-        self.where: dict[Hashable, tuple[str | None, Dialect]] = {}
-        self.sequence: dict[Hashable, int] = {}  # a Responses stream's last sequence_number
-
-    def key(self, dialect: Dialect, event: dict[str, Any], source: str | None) -> Hashable:
-        """The stream key of ``event``; raises ``_DecodeError`` when it cannot be told."""
-        if dialect == RESPONSES:
-            key = self._response(event, source)
-            number = event.get("sequence_number")
-            if type(number) is int:
-                self.sequence[key] = number
-            return key
-        if event.get("type") == "message_start":
-            message = event.get("message")
-            if type(message) is dict and type(message.get("id")) is str:
-                return self._opened(message["id"], source, dialect)
-        return self._only(dialect, event, source)
-
-    def _response(self, event: dict[str, Any], source: str | None) -> Hashable:
-        dialect: Dialect = RESPONSES
-        response = event.get("response")
-        if type(response) is dict and type(response.get("id")) is str:
-            return self._opened(response["id"], source, dialect)
-        item_id = event.get("item_id")
-        if item_id is None:
-            item = event.get("item")
-            item_id = item.get("id") if type(item) is dict else None
-        if type(item_id) is str:
-            known = self.items.get((source, item_id))
-            if known is not None:
-                return known
-            key = self._only(dialect, event, source)
-            self.items[source, item_id] = key
-            self.items_of.setdefault(key, []).append((source, item_id))
-            return key
-        return self._only(dialect, event, source)
-
-    def closed(self, key: Hashable) -> None:
-        """The stream ``key`` was emitted: its events no longer go to it."""
-        place = self.where.pop(key, None)
-        if place is not None:
-            self.open[place].pop(key, None)
-        for item in self.items_of.pop(key, ()):
-            self.items.pop(item, None)
-        self.sequence.pop(key, None)
-
-    def _opened(self, key: Hashable, source: str | None, dialect: Dialect) -> Hashable:
-        if key not in self.where:
-            self.where[key] = (source, dialect)
-            self.open.setdefault((source, dialect), {})[key] = None
-        return key
-
-    def _only(self, dialect: Dialect, event: dict[str, Any], source: str | None) -> Hashable:
-        streams = self.open.get((source, dialect))
-        if not streams:
-            return self._opened((dialect, None), source, dialect)
-        if len(streams) == 1:
-            return next(iter(streams))
-        number = event.get("sequence_number")
-        if type(number) is int:
-            after = [key for key in streams if self.sequence.get(key) == number - 1]
-            if len(after) == 1:
-                return after[0]
-        api = "OpenAI Responses API" if dialect == RESPONSES else "Anthropic Messages API"
-        names = ", ".join(repr(key) for key in list(streams)[:3])
-        raise _DecodeError(
-            0,
-            f"an event of the {api} ({event.get('type')!r}) that names no stream, while"
-            f" {len(streams)} of its streams are open in this file ({names}): pass key= to"
-            " read_log (--key FIELD on the command line) to say which stream each record"
-            " belongs to",
-        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -70,6 +70,27 @@ or an error (or one whose guess was sure and that the window closed): those send
 (Unpickling the pieces of every stream and building every completion in the parent cost it about
 half of the single-process work, and the parent was the bottleneck.)
 
+The streams of the Responses and Messages APIs. Most of their events name no stream: ``read_log``
+routes them by what came before them in the file (``Router``: the item ids seen, the one open
+stream of the API, the ``sequence_number`` that follows), which a range after the first of its
+file does not have. Such a range routes with the continuation rule (``_routing``): where the past
+would decide, the event goes to a placeholder key (``Continued``: one per item it does not know,
+so interleaved streams stay apart), and the worker sends, with its segments, the trace of its
+routing decisions (a few per stream, ``RouteTrace``). Before it assembles a unit, the parent
+replays the unit's trace on the file's ``Router`` (``RouteBook``: the state ``read_log``'s router
+has at that line), which gives each placeholder its real key, or ``(dialect, None)`` as
+``read_log`` would; the segments are renamed, and from there on they are a stream's pieces like
+any other. Two cautions keep the guess safe: a placeholder's segments and those of the other
+streams of its API are cut apart (``Apart``: it may turn out to be one of them), and the worker
+finishes no stream it keyed by a placeholder nor, in such a range, trusts its guess for the
+others (the parent may merge them with a placeholder's pieces). Where the replay shows that the
+range guessed otherwise than ``read_log`` routes (an event it cannot route either, such as an
+unnamed event while two Messages streams are open across the cut; an event of a stream that
+closed), the parent reads that range again itself, routed from the file's state as ``read_log``
+routes it (``RouteBook.again``): the results are ``read_log``'s in every case. A stream the
+window closes is the one thing the routing does not see (see ``_routing``), in a range as in a
+whole file.
+
 SSE captures (found per file, as the command line does) and gzip files are whole units; an SSE
 capture gives its results directly, at its place.
 
@@ -83,7 +104,6 @@ from __future__ import annotations
 import heapq
 import os
 import pickle
-import re
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -105,6 +125,7 @@ from ._errors import (
     _DecodeError,
     cut_error,
     locate,
+    where,
 )
 from ._fold import (
     Accumulator,
@@ -125,8 +146,6 @@ from ._logs import (
     WAITS,
     KeyFunction,
     LogResult,
-    Routed,
-    Router,
     StreamEnd,
     _LogFold,
     _OrphanCap,
@@ -139,6 +158,7 @@ from ._logs import (
     stream_result,
 )
 from ._responses import ResponseAccumulator
+from ._routing import Apart, Continued, RouteBook, Routed, RouteTrace, SegmentRouter
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -301,6 +321,7 @@ class UnitResult:
     segments: list[Segment] = field(factory=list)
     results: list[LogResult] = field(factory=list)  # an SSE capture's streams, in order
     error: OSError | None = None  # the input could not be opened
+    routes: RouteTrace | None = None  # how its Responses and Messages events were routed
 
 
 def fold_lines(
@@ -313,14 +334,21 @@ def fold_lines(
     keep_lines: bool = False,
     offsets: _RangeLines | None = None,
     by_id: bool = False,
+    continuing: bool = False,
+    router: SegmentRouter | None = None,
 ) -> UnitResult:
     """Fold the lines of one unit into segments (see the theory of operation); with
     ``keep_lines``, each segment keeps its lines (for ``_finish_here``), or where they start in
-    the file when ``offsets`` reads them."""
+    the file when ``offsets`` reads them. ``continuing``: the unit is not the first piece of its
+    file (the streams of the Responses and Messages APIs open where it starts are unknown: see
+    ``_routing``); ``router``: one that knows them (``RouteBook.again``)."""
     segments: list[Segment] = []
     events: list[tuple[int, int, Any]] = []
     open_: dict[Any, Segment] = {}
-    router = Router()  # the streams of the Responses and Messages APIs' events, in this unit
+    # the streams of the Responses and Messages APIs' events, in this unit
+    if router is None:
+        router = SegmentRouter(continuing=continuing)
+    apart = Apart() if continuing else None
     acc: Core
     after = StreamEnd(window).after  # how each chunk bears on the end of its stream
     number = 0
@@ -340,11 +368,18 @@ def fold_lines(
                 continue
             key, chunk = got
             if type(key) is Routed:  # an event of another API: which stream is it?
+                dialect = key.dialect
                 try:
-                    key = router.key(key.dialect, chunk, None)
+                    key = router.route(dialect, chunk, number)
                 except _DecodeError as exc:
                     events.append((number, ORPHAN, exc.message))
                     continue
+                if apart is not None:  # a continuing unit: guessed streams stay apart
+                    for other in apart.cut(dialect, key):
+                        done = open_.pop(other, None)
+                        if done is not None:
+                            done.close(base)
+                            events.append((done.last, END, done.index))
             seg = open_.get(key)
             if (
                 seg is not None
@@ -401,8 +436,8 @@ def fold_lines(
             # needs the fold so far to place the error
             if seg.error is not None:
                 seg.error.completion = None  # the parent builds it from the whole stream
-            if type(acc) is not Accumulator:
-                router.closed(key)
+            if type(acc) is not Accumulator and after[seg.end][True] == ENDS:
+                router.closed(key)  # (a refused event leaves its stream open, as in read_log)
             del open_[key]
             seg.close(base)
             events.append((number, END, seg.index))
@@ -412,7 +447,7 @@ def fold_lines(
         seg.close(base)
         events.append((seg.last, END, seg.index))
     events.sort()  # by (line, kind): no two events share both, so payloads are never compared
-    return UnitResult(lines=number, events=events, segments=segments)
+    return UnitResult(lines=number, events=events, segments=segments, routes=router.trace())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,11 +482,6 @@ class Options:
     render: str | None = None  # "json" or "pretty": send finished completions as JSON text
 
 
-_OTHER_API: Final = re.compile(
-    rb'"type"\s*:\s*"(?:response\.|message_start"|content_block_|message_delta"|message_stop")'
-)
-
-
 def plan(
     paths: Iterable[str], names: Iterable[str], *, fmt: str, jobs: int, block_size: int | None
 ) -> list[Unit]:
@@ -470,15 +500,8 @@ def plan(
                 head = opened.head()
                 if splittable and kind == "auto":
                     kind = sniff(head)
-                # a binary file is read whole: its one message comes from fold_unit; so is a
-                # log of the Responses or Messages API, whose events are routed to their
-                # streams by what came before them in the file (``Router``)
-                splittable = (
-                    splittable
-                    and kind == "jsonl"
-                    and not is_binary(head)
-                    and _OTHER_API.search(head) is None
-                )
+                # a binary file is read whole: its one message comes from fold_unit
+                splittable = splittable and kind == "jsonl" and not is_binary(head)
         except OSError as exc:
             found.append((path, name, fmt, 0, False, exc))
             continue
@@ -535,6 +558,7 @@ def fold_unit(unit: Unit, options: Options) -> UnitResult:
                 keep_lines=True,
                 by_id=options.key is None,
                 offsets=lines,
+                continuing=unit.start > 0,
             )
             return _finish_here(unit, result, options, unit.path)
         with one_input(unit.path, reader="path") as opened:
@@ -671,6 +695,7 @@ class _Assembler:
         self.field_rules = options.field_rules
         self.normalize = options.normalize_finish_reason
         self.parse = line_parser(options.key)
+        self.by_id = options.key is None
         self.speculate = speculate
         self.open: dict[Any, _Stream] = {}  # in the order the streams opened, as read_log's
         self.due: list[tuple[int, int, _Stream]] = []  # (expiry tick, order, stream)
@@ -680,12 +705,15 @@ class _Assembler:
         self.settled: set[Any] = set()  # (in a worker) keys whose last stream surely ended
         self.streams: list[_Stream | None] = []  # the stream of each segment of the unit
         self.orphans: dict[int, _OrphanCap] = {}  # per input: the lines of no stream reported
+        self.books: dict[int, RouteBook] = {}  # per input: read_log's routing (see _routing)
 
     def unit(self, unit: Unit, result: UnitResult) -> Iterator[LogResult | Rendered]:
         """The results that come out while ``read_log`` reads this unit."""
         source = unit.name
         base = self.tick
         offset = self.lines.get(unit.input, 0)  # line numbers go on over an input's ranges
+        if result.routes is not None and not self.speculate:
+            result = self._route(unit, result, offset)
         segments = result.segments
         streams: list[_Stream | None] = [None] * len(segments)
         self.streams = streams
@@ -723,6 +751,35 @@ class _Assembler:
         cap = self.orphans.pop(unit.input, None) if unit.last else None
         if cap is not None and cap.skipped:  # as read_log says it at the end of the input
             yield orphan_result(cap.summary(), source, cap.first_skipped)
+
+    def _route(self, unit: Unit, result: UnitResult, offset: int) -> UnitResult:
+        """Give the unit's segments of the Responses and Messages APIs their real stream keys,
+        and its lines of no stream read_log's messages (see ``_routing``). Where the worker's
+        guesses fail, the unit is read again here, routed as read_log routes it."""
+        book = self.books.get(unit.input)
+        if book is None:
+            book = self.books[unit.input] = RouteBook()
+
+        def place(line: int) -> str:
+            return where(unit.name, offset + line)
+
+        try:
+            _resolved(book, result, place)
+        except UsageError:
+            if unit.start == 0 or unit.stop is None:  # (a first piece guesses nothing)
+                raise
+            lines = _RangeLines(unit.path, unit.start, unit.stop)
+            result = fold_lines(
+                lines,
+                self.parse,
+                window=self.end.window,
+                base=unit.index << SHIFT,
+                field_rules=self.field_rules,
+                by_id=self.by_id,
+                router=book.again(),
+            )
+            _resolved(book, result, place)  # (routed as read_log routes: nothing to fail)
+        return result
 
     def finish(self) -> Iterator[LogResult | Rendered]:
         """The log ended: the streams still open, in the order they opened."""
@@ -853,6 +910,26 @@ class _Assembler:
         return result
 
 
+def _resolved(book: RouteBook, result: UnitResult, place: Callable[[int], str]) -> None:
+    """The unit's segments by their real keys (``book`` resolves them), and read_log's
+    messages for its lines of no stream. A stream several local keys turned out to share is
+    merged from its pieces (what a worker made of each key alone is not the stream)."""
+    if result.routes is None:
+        return
+    found = book.resolve(result.routes, place)
+    shared = found.check(((seg.key, seg.first, seg.last) for seg in result.segments), place)
+    for seg in result.segments:
+        if seg.key in found.keys:
+            seg.key = found.keys[seg.key]
+            if seg.key in shared:
+                seg.final = None
+    if found.orphans:
+        result.events = [
+            (line, kind, found.orphans.get(line, payload) if kind == ORPHAN else payload)
+            for line, kind, payload in result.events
+        ]
+
+
 class Rendered(NamedTuple):
     """(``Options.render``) a stream the worker finished without an error, as JSON text."""
 
@@ -895,10 +972,15 @@ def _finish_here(unit: Unit, result: UnitResult, options: Options, path: str | N
     assembler = _Assembler(options, speculate=True)
     for _ in assembler.unit(unit, result):
         pass
+    # (a continuing range) the keys of its Responses and Messages streams: one may turn out to
+    # continue a stream of an earlier range, or to be another's (see ``_routing``)
+    routed = result.routes.local_keys() if result.routes is not None and unit.start > 0 else set()
     for seg, stream in zip(result.segments, assembler.streams, strict=True):
         assert stream is not None
+        if isinstance(seg.key, Continued):  # surely an earlier range's stream: the parent's
+            stream.head.final = None
         if stream.head.final is not None:
-            if stream.certain:
+            if stream.certain and seg.key not in routed:
                 seg.partial = None  # the parent will surely use the completion
             elif isinstance(seg.partial, PartialFold):
                 found = seg.lines if path is not None else b"".join(seg.lines)
@@ -922,9 +1004,11 @@ def _located(
         return cut_error(error, completion, source, line)
     position = merged.chunks - 1  # the chunk is the last ``merged`` counts
     message = error.message
-    local = f"chunk {error.position}: "
-    if message.startswith(local):
-        message = f"chunk {position}: {message[len(local) :]}"
+    for name in ("chunk", "event"):  # (the chat core counts chunks, the others events)
+        local = f"{name} {error.position}: "
+        if message.startswith(local):
+            message = f"{name} {position}: {message[len(local) :]}"
+            break
     completion = merged.completion(normalize_finish_reason=normalize_finish_reason)
     if isinstance(error, StreamError):
         core: InvalidChunkError | StreamError = StreamError(

@@ -17,6 +17,18 @@ integer over the bag, since a bag's partitions keep the order of its files and o
 The pieces of one key are merged with a tree reduction (``Bag.foldby``: the merge is both the
 binary operator and the combine step), and each merged stream becomes its result where it ends.
 
+The events of the Responses and Messages APIs that name no stream are routed by what came before
+them (the item ids seen, the one open stream of the API): a partition after the first routes
+them with the continuation rule of ``fold_logs`` (``streamfold._routing``), opening a placeholder
+stream where the earlier partitions would decide, and sends the trace of its routing decisions
+(a few per stream). One small task replays the traces of every partition in order, as
+``read_log`` routes the bag's lines, and each partition's streams take their real keys before the
+reduction; a stream split across partitions then merges as any other. Where a partition guessed
+otherwise than ``read_log`` routes, it cannot be read again from there: an event ``read_log``
+cannot route either (two Messages streams open across a partition boundary, with no key to tell
+them apart), or one of a stream that closed, raises :class:`UsageError` naming the partition and
+line, rather than give a different result: pass ``key=``.
+
 A stream ends at its include_usage chunk, at a chunk carrying a server error, or at the end of
 the data: the results are those of ``read_log(..., window=None)`` over the same lines, as a bag
 (in no particular order). The window of ``read_log`` (a finished stream closed when no chunk of
@@ -29,14 +41,14 @@ not known to a partition).
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dask.bag as db
 from dask.delayed import delayed
 
 from ._convert import to_dict
-from ._errors import InvalidChunkError, StreamError, StreamfoldError
+from ._errors import InvalidChunkError, StreamError, StreamfoldError, where
 from ._fold import FieldRule, PartialFold, merge_partials, resolved
 from ._logs import (
     KeyFunction,
@@ -47,8 +59,9 @@ from ._logs import (
     orphan_result,
     stream_result,
 )
-from ._parallel import ORPHAN, SHIFT, Options, Segment, fold_lines
+from ._parallel import ORPHAN, SHIFT, Options, Segment, UnitResult, fold_lines
 from ._parallel import _located as located
+from ._routing import Resolution, RouteBook, RouteTrace
 
 __all__ = ["fold_bag", "fold_results"]
 
@@ -137,8 +150,15 @@ def _fold(
         delayed(_fold_partition, pure=True)(part, number, options)
         for number, part in enumerate(parts)
     ]
-    streams = _bag.from_delayed([part[0] for part in folded])
-    orphans = _bag.from_delayed([part[1] for part in folded])
+    # the streams of the Responses and Messages APIs: one small task replays every partition's
+    # routing in order (see the top), then each partition gets its streams' real keys
+    routes = delayed(_resolve, pure=True)([part.routes for part in folded])
+    keyed = [
+        delayed(_partition_runs, pure=True)(part, routes, number)
+        for number, part in enumerate(folded)
+    ]
+    streams = _bag.from_delayed([part[0] for part in keyed])
+    orphans = _bag.from_delayed([part[1] for part in keyed])
     if npartitions is None:
         merged = streams.foldby(operator.itemgetter(0), _combine, split_every=split_every)
         merged = merged.repartition(npartitions=len(parts))
@@ -207,21 +227,49 @@ class _Run:
         return _Run(partial, errors, self.first, other.last, other.closed, starts)
 
 
-def _fold_partition(
-    lines: list[Any], number: int, options: Options
-) -> tuple[list[tuple[Any, list[_Run]]], list[LogResult]]:
-    """One partition: ``(key, runs)`` per stream key, and the lines of no stream."""
-    source = f"partition {number}"
-    folded = fold_lines(
+def _fold_partition(lines: list[Any], number: int, options: Options) -> UnitResult:
+    """One partition, folded into segments by local stream keys (``fold_lines``)."""
+    return fold_lines(
         lines,
         line_parser(options.key),
         window=None,
         base=number << SHIFT,
         field_rules=options.field_rules,
         by_id=options.key is None,
+        continuing=number > 0,
     )
+
+
+def _resolve(traces: list[RouteTrace | None]) -> list[Resolution | None]:
+    """The real keys of each partition's Responses and Messages streams: its routing replayed
+    after the partitions before it (``RouteBook``), as ``read_log`` routes the bag's lines."""
+    book = RouteBook()
+    return [
+        None if trace is None else book.resolve(trace, _place(number))
+        for number, trace in enumerate(traces)
+    ]
+
+
+def _place(number: int) -> Callable[[int], str]:
+    source = f"partition {number}"
+    return lambda line: where(source, line)
+
+
+def _partition_runs(
+    folded: UnitResult, routes: list[Resolution | None], number: int
+) -> tuple[list[tuple[Any, list[_Run]]], list[LogResult]]:
+    """One partition: ``(key, runs)`` per stream key, and the lines of no stream."""
+    source = f"partition {number}"
+    resolution = routes[number]
+    messages: dict[int, str] = {}
+    if resolution is not None:
+        spans = ((seg.key, seg.first, seg.last) for seg in folded.segments)
+        resolution.check(spans, _place(number))
+        for seg in folded.segments:
+            seg.key = resolution.real(seg.key)
+        messages = resolution.orphans
     orphans = [
-        orphan_result(message, source, line)
+        orphan_result(messages.get(line, message), source, line)
         for line, kind, message in folded.events
         if kind == ORPHAN
     ]

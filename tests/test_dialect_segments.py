@@ -1,0 +1,354 @@
+"""Responses and Messages streams folded in pieces give read_log's results (``_routing``).
+
+``fold_logs(jobs=N)`` cuts a file into byte ranges and Dask reads a bag in partitions; a piece
+that is not the first of its file does not know which streams are open where it starts, and the
+events of these APIs that name no stream are routed by what came before them. The continuation
+rule (placeholders in the piece, their real keys found by replaying the pieces' routing in order)
+must give exactly what ``read_log`` gives, wherever the cuts fall, or a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+from collections.abc import Iterable
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import anthropic_streams as anth
+import responses_streams as resp
+import streamfold
+from streamfold import _parallel
+from streamfold import dask as sdask
+from streamfold._routing import Continued
+from test_dialects import _mixed_log, _renamed
+from test_parallel import signature
+
+BAD = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 3}}
+
+
+def _dialect_log(seed: int) -> list[str]:
+    """``_mixed_log``'s streams (interleaved Responses streams, Messages streams one after
+    another, chat streams between), then a Messages stream with a refused event, one the server
+    ends with an error, a Responses stream ended by an unnamed ``error`` event and a failed one,
+    with chat chunks between them."""
+    lines, _ = _mixed_log(seed)
+    rng = random.Random(seed)
+    text = _renamed(anth.TEXT, f"_t{seed}")
+    tail: list[Any] = [
+        *text[:2],
+        BAD,
+        *text[2:],
+        *_renamed(anth.ERROR, f"_e{seed}"),
+        *_renamed(resp.ERROR_EVENT.events, f"_z{seed}"),
+        *_renamed(resp.FAILED.events, f"_x{seed}"),
+    ]
+    chat = [json.loads(line) for line in lines if "chat.completion.chunk" in line]
+    for event in _renamed(chat, f"_c{seed}"):
+        tail.insert(rng.randrange(len(tail) + 1), event)
+    return lines + [json.dumps(event) for event in tail]
+
+
+MESSAGES = [
+    anth.TEXT,
+    anth.TOOL,
+    anth.EMPTY_TOOL,
+    anth.PARALLEL,
+    anth.THINKING,
+    anth.REDACTED,
+    anth.WEB_SEARCH,
+    anth.CUT,
+    anth.ERROR,
+    anth.MAX_TOKENS,
+    anth.STOP_SEQUENCE,
+    anth.GATEWAY,
+    anth.PAUSE,
+]
+
+
+def _random_log(seed: int) -> list[str]:
+    """Five Responses streams of the fixtures (cut, failed, events after the terminal one, out
+    of order...) interleaved at random, each numbering its events from its own base (some not
+    at all); four Messages streams one after another (the first perhaps without its
+    ``message_start``); chat chunks between. ``read_log`` may find no stream for some events."""
+    rng = random.Random(seed)
+    responses = [
+        _renamed(stream.events, f"_r{seed}_{k}")
+        for k, stream in enumerate(rng.sample(list(resp.STREAMS.values()), 5))
+    ]
+    for k, events in enumerate(responses):
+        numbered = rng.random() > 0.1
+        for event in events:
+            if not numbered:
+                event.pop("sequence_number", None)
+            elif isinstance(event.get("sequence_number"), int):
+                event["sequence_number"] += 1000 * k
+    messages = [_renamed(m, f"_m{seed}_{k}") for k, m in enumerate(rng.sample(MESSAGES, 4))]
+    if rng.random() < 0.3:
+        messages[0] = messages[0][1:]  # keyed ("anthropic", None)
+    chat = [
+        {**_chat_chunk(f"c{seed}_{k}"), "choices": [{"index": 0, "delta": {"content": "x"}}]}
+        for k in range(10)
+    ]
+    queues = [*responses, [e for m in messages for e in m], chat]
+    out = []
+    while any(queues):
+        out.append(rng.choice([q for q in queues if q]).pop(0))
+    return [json.dumps(e) for e in out]
+
+
+def _chat_chunk(sid: str) -> dict[str, Any]:
+    return {"id": sid, "object": "chat.completion.chunk", "created": 1, "model": "m"}
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def _units(path: Path, cuts: Iterable[int]) -> list[_parallel.Unit]:
+    """The file as byte ranges starting at ``cuts`` (as ``plan`` makes them, anywhere)."""
+    size = path.stat().st_size
+    starts = [0, *sorted({cut for cut in cuts if 0 < cut < size})]
+    units = []
+    for index, start in enumerate(starts):
+        last = index + 1 == len(starts)
+        end = size if last else starts[index + 1]
+        stop = size - 1 if last else end
+        name = str(path)
+        units.append(
+            _parallel.Unit(index, 0, name, name, "jsonl", start, stop, end - start, last=last)
+        )
+    return units
+
+
+def _assembled(units: list[_parallel.Unit], **options: Any) -> list[tuple[Any, ...]]:
+    """The process pool's work, in this process: each unit folded (and pickled, as a worker
+    sends it), then assembled."""
+    settings_ = _parallel.Options(**options)
+    assembler = _parallel._Assembler(settings_)
+    out: list[streamfold.LogResult | _parallel.Rendered] = []
+    for unit in units:
+        sent = pickle.dumps(_parallel.fold_unit(unit, settings_), pickle.HIGHEST_PROTOCOL)
+        out += assembler.unit(unit, pickle.loads(sent))
+    out += assembler.finish()
+    return [signature(r) for r in out if isinstance(r, streamfold.LogResult)]
+
+
+def _dask_here(parts: list[list[str]]) -> list[streamfold.LogResult]:
+    """``streamfold.dask``'s tasks run in this process on partitions ``parts`` (each result
+    pickled, as Dask's workers send them)."""
+    options = sdask._options(None, False, None, False)
+
+    def sent(value: Any) -> Any:
+        return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+
+    folded = [sent(sdask._fold_partition(part, n, options)) for n, part in enumerate(parts)]
+    routes = sent(sdask._resolve([part.routes for part in folded]))
+    merged: dict[Any, Any] = {}
+    orphans: list[streamfold.LogResult] = []
+    for number, part in enumerate(folded):
+        streams, lost = sdask._partition_runs(part, routes, number)
+        orphans += lost
+        for key, runs in streams:
+            merged[key] = sdask._combine(merged[key], (key, runs)) if key in merged else (key, runs)
+    results = [r for item in merged.items() for r in sdask._results(item, False, False)]
+    return results + orphans
+
+
+def _global(results: Iterable[streamfold.LogResult], sizes: list[int]) -> list[str]:
+    """Dask's results as read_log's: the line in the log, from the partition and its line."""
+    starts = [sum(sizes[:n]) for n in range(len(sizes))]
+    out = []
+    for r in results:
+        line = r.line
+        if r.source is not None and line is not None:
+            line += starts[int(r.source.split()[1])]
+        completion = None if r.completion is None else streamfold.to_json(r.completion)
+        messages = [str(e).split(": ", 1)[1] for e in r.errors]  # (without the place)
+        out.append(repr((r.key, line, r.chunks, r.complete, completion, messages)))
+    return sorted(out)
+
+
+def _read_log(lines: list[str]) -> list[str]:
+    return _global(streamfold.read_log("\n".join(lines), window=None), [])
+
+
+def _split(lines: list[str], cuts: Iterable[int]) -> list[list[str]]:
+    points = [0, *sorted({c for c in cuts if 0 < c < len(lines)}), len(lines)]
+    return [lines[a:b] for a, b in pairwise(points)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the byte ranges of fold_logs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 5),
+    cuts=st.lists(st.floats(0, 1), max_size=12),
+    window=st.sampled_from([None, 2, 10_000]),
+)
+def test_any_byte_ranges_of_a_dialect_log_fold_as_read_log(
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    cuts: list[float],
+    window: int | None,
+) -> None:
+    """Cut anywhere, a log mixing the three APIs gives read_log's results, in its order."""
+    path = _write(tmp_path_factory.mktemp("cuts") / "log.jsonl", _dialect_log(seed))
+    size = path.stat().st_size
+    units = _units(path, (int(cut * size) for cut in cuts))
+    expected = [signature(r) for r in streamfold.read_log([path], window=window)]
+    assert _assembled(units, window=window) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    cuts=st.lists(st.floats(0, 1), min_size=1, max_size=15),
+    window=st.sampled_from([None, 10_000]),
+)
+def test_any_byte_ranges_of_a_random_log_fold_as_read_log(
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    cuts: list[float],
+    window: int | None,
+) -> None:
+    """Streams of every shape the fixtures have, cut anywhere: read_log's results, events of no
+    stream included (a range whose guesses fail is read again, routed as read_log routes it)."""
+    path = _write(tmp_path_factory.mktemp("random") / "log.jsonl", _random_log(seed))
+    size = path.stat().st_size
+    units = _units(path, (int(cut * size) for cut in cuts))
+    expected = [signature(r) for r in streamfold.read_log([path], window=window)]
+    assert _assembled(units, window=window) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(0, 120), min_size=1, max_size=12))
+def test_any_partitions_of_a_random_log_fold_as_read_log_or_raise(
+    seed: int, cuts: list[int]
+) -> None:
+    """Dask's tasks on any partitions of such a log: read_log(window=None)'s streams; or, only
+    where read_log finds no stream for some event, the error that says so (raised)."""
+    lines = _random_log(seed)
+    parts = _split(lines, cuts)
+    expected = _read_log(lines)
+    raised = ""
+    try:
+        got = _global(_dask_here(parts), [len(part) for part in parts])
+    except streamfold.UsageError as exc:
+        raised = str(exc)
+    if raised:
+        assert "pass key=" in raised
+        assert any(r.startswith("(None") for r in expected)
+        return
+
+    def streams(results: list[str]) -> list[str]:  # (Dask reports every line of no stream)
+        return [r for r in results if not r.startswith("(None")]
+
+    assert streams(got) == streams(expected)
+
+
+def test_every_block_size_folds_as_read_log(tmp_path: Path) -> None:
+    """Byte ranges of any size, down to a line or two each: read_log's results, in order; the
+    log has what the rule must handle (placeholders, errors, lines of no stream)."""
+    path = _write(tmp_path / "log.jsonl", _dialect_log(0))
+    names = [str(path)]
+    expected = [signature(r) for r in streamfold.read_log([path])]
+    assert sum(r[5] != () for r in expected) >= 3  # streams with errors
+    for block_size in [40, 97, 150, 333, 512, 1000, 2500, 8000]:
+        units = _parallel.plan(names, names, fmt="jsonl", jobs=2, block_size=block_size)
+        assert _assembled(units) == expected, block_size
+
+
+def test_fold_logs_on_two_processes_splits_dialect_logs(tmp_path: Path) -> None:
+    """jobs=2 cuts logs of the Responses and Messages APIs into byte ranges (they used to be read
+    whole), a range continues streams of the range before it, and the results are read_log's."""
+    files = [_write(tmp_path / f"log{seed}.jsonl", _dialect_log(seed)) for seed in range(3)]
+    names = [str(path) for path in files]
+    units = _parallel.plan(names, names, fmt="jsonl", jobs=2, block_size=700)
+    assert len(units) > 3 * len(files)
+    continued = [
+        key
+        for unit in units
+        if unit.start > 0
+        for routes in [_parallel.fold_unit(unit, _parallel.Options()).routes]
+        if routes is not None
+        for key in routes.local_keys()
+        if isinstance(key, Continued)
+    ]
+    assert continued  # the continuation rule ran
+    for window in (None, 10_000):
+        single = [signature(r) for r in streamfold.read_log(files, window=window)]
+        pooled = streamfold.fold_logs(files, jobs=2, block_size=700, window=window)
+        assert [signature(r) for r in pooled] == single
+
+
+# ---------------------------------------------------------------------------------------------
+# Dask's partitions
+
+
+def test_dask_partitions_fold_dialect_logs_as_read_log() -> None:
+    """A bag of 1 to 8 partitions gives read_log(window=None)'s results, result by result."""
+    import dask
+    import dask.bag as db
+
+    bag: Any = db
+    for seed in range(3):
+        lines = _dialect_log(seed)
+        expected = _read_log(lines)
+        for n in range(1, 9):
+            with dask.config.set(scheduler="synchronous"):
+                lines_bag = bag.from_sequence(lines, npartitions=n)
+                sizes = lines_bag.map_partitions(lambda part: [len(list(part))]).compute()
+                folded: Any = sdask.fold_results(lines_bag)
+                results = folded.compute()
+            assert _global(results, sizes) == expected, (seed, n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 5), cuts=st.lists(st.integers(0, 200), max_size=10))
+def test_any_partitions_of_a_dialect_log_fold_as_read_log(seed: int, cuts: list[int]) -> None:
+    """Dask's tasks on partitions cut anywhere: read_log(window=None)'s results."""
+    lines = _dialect_log(seed)
+    parts = _split(lines, cuts)
+    assert _global(_dask_here(parts), [len(part) for part in parts]) == _read_log(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# what the pieces cannot tell
+
+
+def _two_messages_at_once() -> list[str]:
+    a1, a2 = _renamed(anth.TEXT, "_1"), _renamed(anth.TOOL, "_2")
+    both = [e for pair in zip(a1, a2, strict=False) for e in pair] + a2[len(a1) :]
+    return [json.dumps(e) for e in both]
+
+
+def test_two_messages_streams_across_a_cut_are_read_logs_error(tmp_path: Path) -> None:
+    """Two Messages streams open at once: read_log reports each unnamed event, asking for key=.
+    A byte range that guessed is read again by the parent, routed as read_log routes it: the
+    same results. A Dask partition cannot be: the error is raised, naming the place."""
+    lines = _two_messages_at_once()
+    single = list(streamfold.read_log("\n".join(lines)))
+    messages = [str(e) for r in single for e in r.errors]
+    assert any("2 of its streams are open" in m and "pass key=" in m for m in messages)
+    path = _write(tmp_path / "log.jsonl", lines)
+    expected = [signature(r) for r in streamfold.read_log([path])]
+    for block_size in (60, 150, 300, 700):
+        units = _parallel.plan([str(path)], [str(path)], fmt="jsonl", jobs=2, block_size=block_size)
+        assert len(units) > 2
+        assert _assembled(units) == expected
+    pooled = streamfold.fold_logs([path], jobs=2, block_size=150)
+    assert [signature(r) for r in pooled] == expected
+    with pytest.raises(streamfold.UsageError, match=r"^partition \d+:\d+: .*pass key="):
+        _dask_here(_split(lines, [5]))
+    dask_errors = [str(e) for r in _dask_here([lines]) for e in r.errors]
+    assert dask_errors[0] == messages[0].replace("line ", "partition 0:", 1)
