@@ -649,6 +649,41 @@ def _segment(core: _dialect.Core) -> Any:
     return core
 
 
+def test_a_part_whose_done_names_another_kind_merges_as_the_whole_folds() -> None:
+    """A refusal part whose ``output_item.done`` carries an output_text part (a log's routing
+    can give a stream another's done item): the whole fold keeps the part's first kind and reads
+    that kind's field; a later segment read the other one, and the merge must read it as the
+    whole does, wherever the stream is cut."""
+    item, rid = "msg_x", "resp_kinds"
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": {"id": rid, "status": "in_progress"}},
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": {"id": item, "type": "message", "role": "assistant", "content": []}},
+        {"type": "response.content_part.added", "item_id": item, "output_index": 0,
+         "content_index": 0, "part": {"type": "refusal", "refusal": ""}},
+        {"type": "response.refusal.delta", "item_id": item, "output_index": 0,
+         "content_index": 0, "delta": "I can't "},
+        {"type": "response.refusal.delta", "item_id": item, "output_index": 0,
+         "content_index": 0, "delta": "help with that."},
+        {"type": "response.output_item.done", "output_index": 0,
+         "item": {"id": "msg_other", "type": "message", "role": "assistant",
+                  "content": [{"type": "output_text", "text": "Hi there!", "annotations": []}]}},
+        {"type": "response.completed", "response": {"id": rid, "status": "completed"}},
+    ]  # fmt: skip
+    whole = streamfold.accumulate(events)
+    part = whole.output[0]["content"][0]
+    assert (part["refusal"], part["text"]) == ("I can't help with that.", "Hi there!")
+    for cut in range(1, len(events)):
+        parts = []
+        for start, end in ((0, cut), (cut, len(events))):
+            core = _dialect.new_core("responses")
+            core.mark_segment()
+            for event in events[start:end]:
+                core.add(event)
+            parts.append(streamfold.PartialFold(_segment(core), start, end))
+        assert streamfold.merge_partials(parts).completion() == whole, cut
+
+
 def test_partials_of_different_apis_do_not_merge() -> None:
     """A Responses segment and a Messages segment refuse to merge, naming both."""
     a = streamfold.PartialFold(_segment(_dialect.new_core("responses")), 0, 1)

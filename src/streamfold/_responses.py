@@ -167,8 +167,14 @@ class _Part(_Slot):
         return "refusal" if self.kind == "refusal" else "text"
 
     def merge(self, other: _Slot) -> None:
+        mine = self.full
         super().merge(other)
         assert isinstance(other, _Part)
+        if other.full is not None and other.kind != self.kind and other.field != self.field:
+            # the later segment took its full value from its own kind's field; the whole fold
+            # keeps the first kind of the part and reads that one's field (``take_full``)
+            got = other.base.get(self.field) if other.base is not None else None
+            self.full = got if type(got) is str else mine
         self.lp.extend(other.lp)
         if other.lp_full is not None:
             self.lp_full = other.lp_full
