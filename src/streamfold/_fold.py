@@ -180,7 +180,9 @@ def _check_number(value: Any, path: str) -> None:
 def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
     """Check a list of token logprob entries; return it as a list of plain dicts.
 
-    The loop checks types only; the path of a bad field is worked out when one is found.
+    The loop checks types only, of entries written with every field (as servers write them:
+    subscripts cost less than ``get``); anything else, and the path of a bad field, is left to
+    the careful twin.
     """
     if type(value) is not list:
         if not _is_list(value) and not isinstance(value, m.TokenLogprobs):
@@ -188,35 +190,34 @@ def _token_entries(value: Any, ci: int, name: str) -> list[Any] | None:
         value = list(value)
     try:
         for entry in value:
-            # subscripts: a missing key or a non-dict entry raises, and the slow path explains
+            # subscripts: a missing key or a non-dict entry raises, and the careful twin goes on
             if (
                 type(entry) is not dict
                 or type(entry["token"]) is not str
                 or type(entry["logprob"]) not in _NUMBER_TYPES
             ):
                 break
-            raw = entry.get("bytes")
-            if raw is not None and type(raw) is not list:
+            raw = entry["bytes"]
+            if type(raw) is not list and raw is not None:
                 break
-            tops = entry.get("top_logprobs")
+            tops = entry["top_logprobs"]
             if type(tops) is not list:
                 if tops is None:
                     continue
                 break
-            if tops:
-                for top in tops:  # inline: a function call per alternative costs as much again
-                    if (
-                        type(top) is not dict
-                        or type(top["token"]) is not str
-                        or type(top["logprob"]) not in _NUMBER_TYPES
-                    ):
-                        break
-                    raw = top.get("bytes")
-                    if raw is not None and type(raw) is not list:
-                        break
-                else:
-                    continue
-                break
+            for top in tops:  # inline: a function call per alternative costs as much again
+                if (
+                    type(top) is not dict
+                    or type(top["token"]) is not str
+                    or type(top["logprob"]) not in _NUMBER_TYPES
+                ):
+                    break
+                raw = top["bytes"]
+                if type(raw) is not list and raw is not None:
+                    break
+            else:
+                continue
+            break
         else:
             checked: list[Any] = value
             return checked
@@ -230,32 +231,45 @@ _TEXT_CHOICE: Final = "text"  # the first item of a legacy choice's checked tupl
 
 
 def _token_entries_slow(value: list[Any], path: str) -> list[Any]:
-    """The careful twin of ``_token_entries``: converts objects, names the bad field."""
+    """The careful twin of ``_token_entries``: converts objects, names the bad field (its path
+    is written only then: a field left out is no error, and costs little here)."""
     out = list(value)
     for i, entry in enumerate(out):
-        epath = f"{path}[{i}]"
         if type(entry) is not dict:
-            entry = out[i] = _plain_entry(entry, epath)
-        if type(entry.get("token")) is not str:
-            _fail(f"{epath}.token", "a string", entry.get("token"))
-        _check_number(entry.get("logprob"), f"{epath}.logprob")
-        _check_bytes(entry.get("bytes"), f"{epath}.bytes")  # a list; its items are kept as sent
+            entry = out[i] = _plain_entry(entry, f"{path}[{i}]")
         tops = entry.get("top_logprobs")
+        if not _good_entry(entry):
+            _check_entry(entry, f"{path}[{i}]")  # raises for a bad field
         if tops is None:
             continue
         if not _is_list(tops):
-            _fail(f"{epath}.top_logprobs", "a list", tops)
+            _fail(f"{path}[{i}].top_logprobs", "a list", tops)
         for j, top in enumerate(tops):
-            tpath = f"{epath}.top_logprobs[{j}]"
             if type(top) is not dict:
-                top = _plain_entry(top, tpath)
-            if type(top.get("token")) is not str:
-                _fail(f"{tpath}.token", "a string", top.get("token"))
-            _check_number(top.get("logprob"), f"{tpath}.logprob")
-            _check_bytes(top.get("bytes"), f"{tpath}.bytes")
+                top = _plain_entry(top, f"{path}[{i}].top_logprobs[{j}]")
+            if not _good_entry(top):
+                _check_entry(top, f"{path}[{i}].top_logprobs[{j}]")  # raises for a bad field
         if type(tops) is not list or any(type(t) is not dict for t in tops):
             entry = out[i] = _plain(entry)
     return out
+
+
+def _good_entry(entry: dict[str, Any]) -> bool:
+    """Whether an entry's own fields (its alternatives aside) are what they must be."""
+    raw = entry.get("bytes")
+    return (
+        type(entry.get("token")) is str
+        and type(entry.get("logprob")) in _NUMBER_TYPES
+        and (raw is None or type(raw) is list)
+    )
+
+
+def _check_entry(entry: dict[str, Any], path: str) -> None:
+    """Raise for the first bad field of an entry (its alternatives aside)."""
+    if type(entry.get("token")) is not str:
+        _fail(f"{path}.token", "a string", entry.get("token"))
+    _check_number(entry.get("logprob"), f"{path}.logprob")
+    _check_bytes(entry.get("bytes"), f"{path}.bytes")  # a list; its items are kept as sent
 
 
 def _plain_entry(entry: Any, path: str) -> dict[str, Any]:

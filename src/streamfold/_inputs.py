@@ -272,13 +272,13 @@ def _path_input(path: str, *, guarded: bool) -> Generator[Opened, None, None]:
 
 def _log_inputs(source: Any) -> Generator[Opened, None, None]:
     if isinstance(source, (bytes, bytearray, memoryview)):
-        yield Opened(None, items=bytes(source).splitlines())
+        yield Opened(None, items=split_lines(bytes(source)))
     elif isinstance(source, str):
         paths = log_paths(source)
         if paths is not None:
             yield from _path_input(paths[0], guarded=True)
         else:
-            yield Opened(None, items=source.encode("utf-8", "surrogatepass").splitlines())
+            yield Opened(None, items=split_lines(source.encode("utf-8", "surrogatepass")))
     elif isinstance(source, os.PathLike):
         yield from _path_input(str(os.fspath(source)), guarded=True)
     elif callable(getattr(source, "readline", None)):
@@ -308,6 +308,17 @@ def _log_inputs(source: Any) -> Generator[Opened, None, None]:
             "read_log() takes bytes or str (the log's text), a path, a file, a list of paths "
             f"or files, or an iterable of lines; got {type(source).__name__}"
         )
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """``data.splitlines()``, at memchr speed when there is no CR (the common log): splitlines
+    tests every byte for both line ends, which costs a log reader a quarter of its time."""
+    if 13 in data:  # (a byte as an int: the C search, no bytes object to compare)
+        return data.splitlines()
+    lines = data.split(b"\n")
+    if not lines[-1]:  # the text ends with a line end (or is empty): no line after it
+        lines.pop()
+    return lines
 
 
 def _is_file(item: Any) -> bool:
