@@ -655,7 +655,7 @@ def test_a_part_whose_done_names_another_kind_merges_as_the_whole_folds() -> Non
     that kind's field; a later segment read the other one, and the merge must read it as the
     whole does, wherever the stream is cut."""
     item, rid = "msg_x", "resp_kinds"
-    events: list[dict[str, Any]] = [
+    events: list[Any] = [
         {"type": "response.created", "response": {"id": rid, "status": "in_progress"}},
         {"type": "response.output_item.added", "output_index": 0,
          "item": {"id": item, "type": "message", "role": "assistant", "content": []}},
