@@ -1843,7 +1843,15 @@ def _merged(ordered: list[PartialFold]) -> PartialFold:
                 raise PartialMergeError(
                     f"cannot merge a {_api(first)} stream with a {_api(part._acc)} one", ranges=[]
                 )
-            fresh.merge(part._acc)
+            try:
+                fresh.merge(part._acc)
+            except PartialMergeError as exc:
+                if exc.ranges:
+                    raise
+                before = ordered[ordered.index(part) - 1]
+                raise PartialMergeError(
+                    exc.message, ranges=[(before.start, before.end), (part.start, part.end)]
+                ) from None
         return PartialFold(fresh, ordered[0].start, ordered[-1].end)
     acc = Accumulator(field_rules=first._rules, keep_obfuscation=first._keep_padding)
     acc._segment = True  # tool-call fragments stay in their log, as each segment keeps them

@@ -57,7 +57,13 @@ from attrs import frozen
 
 from . import _model as m
 from ._convert import to_dict
-from ._errors import IncompleteStreamError, StreamError, UsageError
+from ._errors import (
+    IncompleteStreamError,
+    InvalidChunkError,
+    PartialMergeError,
+    StreamError,
+    UsageError,
+)
 from ._eventfold import EventFold
 from ._events import (
     ChoiceFinished,
@@ -84,6 +90,7 @@ log = logging.getLogger("streamfold")
 
 _SDK_CLASSES: set[type] = set()  # pydantic event classes met (read through __dict__)
 HOLD: Final = 64  # events held at most while waiting for a missing sequence number
+RAW: Final = 2 * HOLD + 2  # a segment's events kept for a merge to replay (``mark_segment``)
 
 # the kinds of a stream's end for the logs (the values of _logs.IDLE / CLOSE / CHOICES)
 IDLE: Final = 0
@@ -398,8 +405,10 @@ class ResponseAccumulator(EventFold[m.Response]):
         "_items",
         "_late",
         "_next",
+        "_old",
         "_orphans",
         "_out",
+        "_raw",
         "_started",
         "_terminal",
         "_terminal_output",
@@ -421,6 +430,10 @@ class ResponseAccumulator(EventFold[m.Response]):
         self._held: list[tuple[int, int, dict[str, Any]]] = []  # (sequence, position, event)
         self._held_seqs: set[int] = set()
         self._late: set[int] = set()
+        self._old = False  # an event came older than the next sequence number (dropped or late)
+        # (a segment, ``mark_segment``) every event given, while there are at most RAW of them:
+        # what ``merge`` replays when the segment's order depends on the segments before it
+        self._raw: list[Any] | None = None
         self._dups = 0
         self._final_dis: tuple[Disagreement, ...] = ()
         self._out: list[Event] | None = None  # set while add_events runs
@@ -476,6 +489,12 @@ class ResponseAccumulator(EventFold[m.Response]):
         self._count = position + 1
         if self._final is not None or self._error is not None:
             self._refuse(position)
+        raw = self._raw
+        if raw is not None:
+            if len(raw) < RAW:
+                raw.append(event)
+            else:
+                self._raw = None
         try:
             if type(event) is not dict:
                 event = self._coerce(event)
@@ -576,13 +595,41 @@ class ResponseAccumulator(EventFold[m.Response]):
             )
         return self._final
 
+    def mark_segment(self) -> None:
+        """Fold a segment of a stream (see ``PartialFold``): as ``EventFold``'s, and the segment
+        keeps its first events (at most ``RAW``) for ``merge`` to replay."""
+        self._segment = True
+        if self._count == 0 and self._raw is None:
+            self._raw = []
+
     def merge(self, later: ResponseAccumulator) -> None:
         """Fold ``later``'s state into this one, as if its events had followed (in place).
 
-        ``later`` is left as it was. Raises :class:`UsageError` after ``completion()``.
+        Order by ``sequence_number`` depends on what came before: a segment that kept all its
+        events (``mark_segment``, at most ``RAW``) is replayed here, event by event, as the
+        whole fold reads them; a longer one's state is merged, which is the whole fold's when
+        its sequence numbers follow this fold's (see ``_follows``).
+
+        ``later`` is left as it was. Raises :class:`UsageError` after ``completion()``, and
+        :class:`PartialMergeError` for a longer segment whose sequence numbers do not follow
+        this fold's (its events would have been ordered otherwise: a merge would differ).
         """
         if self._final is not None:
             raise UsageError("merge() after completion()")
+        raw = later._raw
+        if raw is not None and self._error is None:
+            self._replay(raw, later._count)
+            return
+        if self._error is None and not self._follows(later):
+            raise PartialMergeError(
+                "a Responses segment whose sequence numbers do not follow the earlier segments'"
+                f" (the next expected is {self._next}, it begins at {later._first}"
+                f"{', held events wait' if self._held else ''}): the order by sequence number"
+                " crosses the cut, and a merge would differ from the whole fold",
+                ranges=[],
+            )
+        self._raw = None
+        self._old = self._old or later._old
         self._count += later._count
         self._top.update(later._top)
         if later._terminal is not None:
@@ -605,6 +652,33 @@ class ResponseAccumulator(EventFold[m.Response]):
         self._late |= later._late
         if self._error is None and later._error is not None:
             self._error = later._error
+
+    def _follows(self, later: ResponseAccumulator) -> bool:
+        """Whether ``later``'s fold, made as if nothing came before it, is what the whole fold
+        makes of its events after this one's: one side saw no sequence number, or nothing is
+        held here, ``later`` begins at the number expected next, and nothing in ``later`` came
+        older than its own next (whether such an event is dropped or applied depends on the
+        earlier segments)."""
+        if later._next is None or self._next is None:
+            return True
+        return not self._held and later._first == self._next and not later._old
+
+    def _replay(self, events: list[Any], later_count: int) -> None:
+        """Fold a segment's events here, as ``add`` would have after this fold's events."""
+        count = self._count + later_count
+        try:
+            self._replay_events(events)
+        finally:
+            self._count = count  # (the segment counted what it was given, refused ones too)
+
+    def _replay_events(self, events: list[Any]) -> None:
+        for event in events:
+            try:
+                self.add(event)
+            except InvalidChunkError:
+                continue  # (the segment reported it when it folded the event)
+            except StreamError:
+                return  # the stream ended there, as the segment's did
 
     # -- reading input --------------------------------------------------------------------------
 
@@ -645,8 +719,10 @@ class ResponseAccumulator(EventFold[m.Response]):
                 self._next = self._held[0][0]
                 self._drain()
         elif seq >= self._first or seq in self._late:
+            self._old = True
             self._dups += 1
         else:  # older than the first event seen: applied as it comes
+            self._old = True
             self._late.add(seq)
             handler[0](self, event, handler[1], position, False)
 
