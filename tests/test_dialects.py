@@ -739,3 +739,83 @@ def test_the_replay_command_writes_a_response_and_a_message(
         assert status == 0, err
         assert out.startswith("event: ")
         assert streamfold.from_sse(out.encode()) == folded
+
+
+def _fold_parts(events: list[dict[str, Any]], bounds: list[int]) -> streamfold.PartialFold:
+    """The segments ``bounds`` cut ``events`` into, each folded by its own core, merged."""
+    parts = []
+    for start, end in itertools.pairwise(bounds):
+        core = _dialect.new_core("responses")
+        core.mark_segment()
+        for event in events[start:end]:
+            core.add(event)
+        parts.append(streamfold.PartialFold(_segment(core), start, end))
+    return streamfold.merge_partials(parts)
+
+
+def _disordered() -> Iterable[list[dict[str, Any]]]:
+    """Responses streams whose sequence numbers come out of order: each event moved one to
+    three places later, and a straggler numbered from another stream (far ahead, as a log's
+    routing can give a stream an event of another one)."""
+    for case in (resp.REASONING, resp.PARALLEL_CALLS, resp.WEB_SEARCH, resp.OUT_OF_ORDER):
+        events = [dict(e) for e in case.events]
+        for at in range(len(events) - 1):
+            for by in (1, 3):
+                moved = list(events)
+                moved.insert(min(at + by, len(moved) - 1), moved.pop(at))
+                yield moved
+        for at in range(1, len(events)):
+            straggler = {**events[at - 1], "sequence_number": events[at]["sequence_number"] + 1}
+            yield [*events[:at], straggler, *events[at:]]
+
+
+def test_partial_folds_of_disordered_sequence_numbers_merge_to_the_whole_at_every_cut() -> None:
+    """The order by sequence number (events held after a gap, repeats dropped) crosses any cut:
+    the segments' folds merge to the whole fold wherever the stream is cut, once or twice."""
+    checked = 0
+    for events in _disordered():
+        whole = streamfold.accumulate(events)
+        n = len(events)
+        for cut in range(1, n):
+            merged = _fold_parts(events, [0, cut, n])
+            assert merged.completion() == whole, (cut, events)
+            assert merged.chunks == n
+        for first, second in itertools.combinations(range(1, n), 2):
+            if (first * 7 + second) % 5 == 0:  # a deterministic fifth of the pairs
+                assert _fold_parts(events, [0, first, second, n]).completion() == whole
+        checked += 1
+    assert checked > 100
+
+
+def test_a_long_segment_whose_sequence_numbers_do_not_follow_is_refused() -> None:
+    """A segment too long to keep its events (more than ``RAW``) is merged by its state, which
+    is the whole fold's only when its sequence numbers follow the earlier segments': otherwise
+    the merge says so (never a silently different response)."""
+    from streamfold import _responses
+
+    text = "x" * (_responses.RAW + 20)
+    response = streamfold.accumulate(list(_responses.to_events(_text_response(text))))
+    events = list(_responses.to_events(response, piece_size=1))
+    assert len(events) > _responses.RAW + 10
+    whole = streamfold.accumulate(events)
+    assert _fold_parts(events, [0, 5, len(events)]).completion() == whole  # in order: merged
+    late = [*events[:4], *events[5:], events[4]]  # event 4 comes last: a gap held across the cut
+    cut = len(late) - 10  # the later segment kept its events: replayed after the earlier's
+    assert _fold_parts(late, [0, cut, len(late)]).completion() == streamfold.accumulate(late)
+    with pytest.raises(streamfold.PartialMergeError, match="sequence numbers do not follow"):
+        _fold_parts(late, [0, 3, len(late)])
+
+
+def _text_response(text: str) -> Any:
+    return streamfold.accumulate(
+        [
+            {"type": "response.created", "sequence_number": 0,
+             "response": {"id": "resp_long", "status": "in_progress", "output": []}},
+            {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0,
+             "item": {"id": "msg_long", "type": "message", "role": "assistant", "content": []}},
+            {"type": "response.output_text.delta", "sequence_number": 2, "output_index": 0,
+             "item_id": "msg_long", "content_index": 0, "delta": text},
+            {"type": "response.completed", "sequence_number": 3,
+             "response": {"id": "resp_long", "status": "completed"}},
+        ]  # fmt: skip
+    )
