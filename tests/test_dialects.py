@@ -794,8 +794,7 @@ def test_a_long_segment_whose_sequence_numbers_do_not_follow_is_refused() -> Non
     from streamfold import _responses
 
     text = "x" * (_responses.RAW + 20)
-    response = streamfold.accumulate(list(_responses.to_events(_text_response(text))))
-    events = list(_responses.to_events(response, piece_size=1))
+    events = list(_responses.to_events(_text_response(text), piece_size=1))
     assert len(events) > _responses.RAW + 10
     whole = streamfold.accumulate(events)
     assert _fold_parts(events, [0, 5, len(events)]).completion() == whole  # in order: merged
@@ -807,15 +806,15 @@ def test_a_long_segment_whose_sequence_numbers_do_not_follow_is_refused() -> Non
 
 
 def _text_response(text: str) -> Any:
-    return streamfold.accumulate(
-        [
-            {"type": "response.created", "sequence_number": 0,
-             "response": {"id": "resp_long", "status": "in_progress", "output": []}},
-            {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0,
-             "item": {"id": "msg_long", "type": "message", "role": "assistant", "content": []}},
-            {"type": "response.output_text.delta", "sequence_number": 2, "output_index": 0,
-             "item_id": "msg_long", "content_index": 0, "delta": text},
-            {"type": "response.completed", "sequence_number": 3,
-             "response": {"id": "resp_long", "status": "completed"}},
-        ]  # fmt: skip
-    )
+    rid, mid = "resp_long", "msg_long"
+    events: list[Any] = [
+        {"type": "response.created", "sequence_number": 0,
+         "response": {"id": rid, "status": "in_progress", "output": []}},
+        {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0,
+         "item": {"id": mid, "type": "message", "role": "assistant", "content": []}},
+        {"type": "response.output_text.delta", "sequence_number": 2, "output_index": 0,
+         "item_id": mid, "content_index": 0, "delta": text},
+        {"type": "response.completed", "sequence_number": 3,
+         "response": {"id": rid, "status": "completed"}},
+    ]  # fmt: skip
+    return streamfold.accumulate(events)
