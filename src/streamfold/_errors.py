@@ -162,6 +162,11 @@ class PartialMergeError(StreamfoldError, ValueError):
         self.ranges = ranges
 
 
+class _OrderMergeError(PartialMergeError):
+    """(Internal) partial folds of a Responses stream whose order by ``sequence_number`` crosses
+    the cut: the merge would differ from the whole fold (``ResponseAccumulator.merge``)."""
+
+
 class UsageError(StreamfoldError, RuntimeError):
     """The API was used out of order, for example ``add()`` after ``completion()``."""
 

@@ -1849,7 +1849,7 @@ def _merged(ordered: list[PartialFold]) -> PartialFold:
                 if exc.ranges:
                     raise
                 before = ordered[ordered.index(part) - 1]
-                raise PartialMergeError(
+                raise type(exc)(
                     exc.message, ranges=[(before.start, before.end), (part.start, part.end)]
                 ) from None
         return PartialFold(fresh, ordered[0].start, ordered[-1].end)

@@ -60,9 +60,9 @@ from ._convert import to_dict
 from ._errors import (
     IncompleteStreamError,
     InvalidChunkError,
-    PartialMergeError,
     StreamError,
     UsageError,
+    _OrderMergeError,
 )
 from ._eventfold import EventFold
 from ._events import (
@@ -102,6 +102,7 @@ _TERMINAL: Final = {
     "response.incomplete": "incomplete",
     "response.failed": "failed",
 }
+_STOPS: Final = frozenset({"error", "response.failed"})  # the events that raise StreamError
 _LIFECYCLE: Final = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TOOL_CALLS: Final = frozenset({"function_call", "custom_tool_call"})
 # the item's own streamed field, by item type
@@ -404,6 +405,8 @@ class ResponseAccumulator(EventFold[m.Response]):
         "_ids",
         "_items",
         "_late",
+        "_loose",
+        "_moved",
         "_next",
         "_old",
         "_orphans",
@@ -431,6 +434,9 @@ class ResponseAccumulator(EventFold[m.Response]):
         self._held_seqs: set[int] = set()
         self._late: set[int] = set()
         self._old = False  # an event came older than the next sequence number (dropped or late)
+        self._moved = False  # an event came that was not the next (held, dropped or late)
+        # an event without a sequence number came before the first HOLD + 1 numbered ones
+        self._loose = False
         # (a segment, ``mark_segment``) every event given, while there are at most RAW of them:
         # what ``merge`` replays when the segment's order depends on the segments before it
         self._raw: list[Any] | None = None
@@ -517,6 +523,8 @@ class ResponseAccumulator(EventFold[m.Response]):
                     if nxt is None:
                         self._first = seq
                     self._next = seq + 1
+                elif not self._loose:
+                    self._loose = nxt is None or nxt - self._first <= HOLD  # type: ignore[operator]
                 handler[0](self, event, handler[1], position, False)
                 if self._held:
                     self._drain()
@@ -621,7 +629,7 @@ class ResponseAccumulator(EventFold[m.Response]):
             self._replay(raw, later._count)
             return
         if self._error is None and not self._follows(later):
-            raise PartialMergeError(
+            raise _OrderMergeError(
                 "a Responses segment whose sequence numbers do not follow the earlier segments'"
                 f" (the next expected is {self._next}, it begins at {later._first}"
                 f"{', held events wait' if self._held else ''}): the order by sequence number"
@@ -629,7 +637,11 @@ class ResponseAccumulator(EventFold[m.Response]):
                 ranges=[],
             )
         self._raw = None
+        if self._held and later._next is not None and self._error is None:
+            self._flush()  # the gap given up (``_follows``)
         self._old = self._old or later._old
+        self._moved = self._moved or later._moved
+        self._loose = self._loose or later._loose
         self._count += later._count
         self._top.update(later._top)
         if later._terminal is not None:
@@ -655,13 +667,34 @@ class ResponseAccumulator(EventFold[m.Response]):
 
     def _follows(self, later: ResponseAccumulator) -> bool:
         """Whether ``later``'s fold, made as if nothing came before it, is what the whole fold
-        makes of its events after this one's: one side saw no sequence number, or nothing is
-        held here, ``later`` begins at the number expected next, and nothing in ``later`` came
-        older than its own next (whether such an event is dropped or applied depends on the
-        earlier segments)."""
+        makes of its events after this one's: one side saw no sequence number; or nothing is
+        held here, nothing in ``later`` came older than its own next (whether such an event is
+        dropped or applied depends on the earlier segments), and ``later`` begins at the number
+        expected next, or after a gap that the whole fold gave up as ``later`` read it."""
         if later._next is None or self._next is None:
             return True
-        return not self._held and later._first == self._next and not later._old
+        if later._old:
+            return False
+        held = self._held
+        if not held and later._first == self._next:
+            return True
+        # a gap across the cut, never filled: the whole fold held the events held here (numbered
+        # in a row up to ``later``'s first) and ``later``'s first ones (numbered in order, none
+        # without a number among them) until more than HOLD waited, gave the gap up and applied
+        # them all in their order: as ``merge`` does, applying those held here first
+        assert later._first is not None
+        if held:
+            top = max(held)[0]
+            if top + 1 != later._first or top - held[0][0] + 1 != len(held):
+                return False
+            if any(entry[2].get("type") in _STOPS for entry in held):
+                return False  # (an error the whole fold raised there: the stream ends)
+        return (
+            self._next < later._first
+            and not later._moved
+            and not later._loose
+            and later._next - later._first + len(held) > HOLD
+        )
 
     def _replay(self, events: list[Any], later_count: int) -> None:
         """Fold a segment's events here, as ``add`` would have after this fold's events."""
@@ -708,6 +741,7 @@ class ResponseAccumulator(EventFold[m.Response]):
             assert seq is not None
         assert self._next is not None
         assert self._first is not None
+        self._moved = True
         if seq >= self._next:
             if seq in self._held_seqs:
                 self._dups += 1

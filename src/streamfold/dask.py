@@ -48,7 +48,14 @@ import dask.bag as db
 from dask.delayed import delayed
 
 from ._convert import to_dict
-from ._errors import InvalidChunkError, StreamError, StreamfoldError, where
+from ._errors import (
+    InvalidChunkError,
+    StreamError,
+    StreamfoldError,
+    UsageError,
+    _OrderMergeError,
+    where,
+)
 from ._fold import FieldRule, PartialFold, merge_partials, resolved
 from ._logs import (
     KeyFunction,
@@ -208,7 +215,7 @@ class _Run:
         assert isinstance(seg.partial, PartialFold)
         partial = self.partial
         if partial is not seg.partial:
-            partial = merge_partials([partial, seg.partial], gaps=True)
+            partial = _merge(partial, seg.partial, source, seg.first)
         errors = self.errors
         if seg.error is not None:
             errors = [*errors, (partial, seg.error, source, seg.last)]
@@ -218,13 +225,26 @@ class _Run:
 
     def then(self, other: _Run) -> _Run:
         """This run and the next piece of the same stream (from a later partition)."""
-        partial = merge_partials([self.partial, other.partial], gaps=True)
+        partial = _merge(self.partial, other.partial, *other.first)
         errors = self.errors + [
-            (merge_partials([self.partial, prefix], gaps=True), error, source, line)
+            (_merge(self.partial, prefix, *other.first), error, source, line)
             for prefix, error, source, line in other.errors
         ]
         starts = (self.starts + other.starts)[:2]
         return _Run(partial, errors, self.first, other.last, other.closed, starts)
+
+
+def _merge(first: PartialFold, then: PartialFold, source: str, line: int) -> PartialFold:
+    """Two pieces of a stream merged; a merge that would differ from ``read_log`` (a Responses
+    stream whose sequence numbers are out of order across the cut, ``ResponseAccumulator.merge``)
+    raises :class:`UsageError` naming the partition and line where the later piece begins."""
+    try:
+        return merge_partials([first, then], gaps=True)
+    except _OrderMergeError as exc:
+        raise UsageError(
+            f"{where(source, line)}: {exc.message}; put the stream in one partition, or read"
+            " the log with read_log"
+        ) from None
 
 
 def _fold_partition(lines: list[Any], number: int, options: Options) -> UnitResult:
