@@ -400,3 +400,19 @@ def test_partial_folds_of_a_disordered_responses_stream_merge_to_the_whole(
     except streamfold.StreamfoldError as exc:
         merged = type(exc)
     assert merged == whole
+
+
+def test_dask_raises_where_a_long_responses_piece_would_merge_otherwise() -> None:
+    """A Responses stream whose order by sequence number crosses a partition boundary, in a
+    piece too long to be replayed: Dask raises UsageError naming the partition and line, never
+    a result that differs from read_log's."""
+    from streamfold import _responses
+    from test_dialects import _text_response
+
+    events = list(_responses.to_events(_text_response("x" * 300), piece_size=1))
+    swapped = [*events[:4], events[5], events[4], *events[6:]]  # 5 waits for 4, across the cut
+    lines = [json.dumps(e) for e in swapped]
+    with pytest.raises(streamfold.UsageError, match=r"^partition 1:1: .*sequence numbers"):
+        _dask_here(_split(lines, [5]))
+    in_order = [json.dumps(e) for e in events]
+    assert _global(_dask_here(_split(in_order, [5])), [5, len(events) - 5]) == _read_log(in_order)
