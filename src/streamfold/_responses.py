@@ -41,7 +41,11 @@ of the response. Partial images of an image generation call are previews: the it
 
 Partial folds merge (``merge``): fragment lists concatenate, JSON and full values keep the later
 segment's, items meet by ``output_index`` or ``item_id``, so fold(A) merged with fold(B) is the
-fold of A+B for a stream whose sequence numbers do not cross the cut.
+fold of A+B for a stream whose sequence numbers do not cross the cut. Where they do, the order
+depends on the earlier segments (what is held, the number expected next): a segment
+(``mark_segment``) keeps its events while there are at most ``RAW`` of them, and the merge
+replays them as the whole fold reads them; a longer segment is merged by its state only where
+that is the whole fold's (``_follows``), else the merge raises :class:`PartialMergeError`.
 """
 
 from __future__ import annotations
