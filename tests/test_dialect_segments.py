@@ -28,7 +28,7 @@ from streamfold import _parallel
 from streamfold import dask as sdask
 from streamfold._routing import Continued
 from test_dialects import _mixed_log, _renamed
-from test_parallel import signature
+from test_parallel import assembled_units, signature
 
 BAD = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 3}}
 
@@ -128,17 +128,14 @@ def _units(path: Path, cuts: Iterable[int]) -> list[_parallel.Unit]:
     return units
 
 
-def _assembled(units: list[_parallel.Unit], **options: Any) -> list[tuple[Any, ...]]:
-    """The process pool's work, in this process: each unit folded (and pickled, as a worker
-    sends it), then assembled."""
-    settings_ = _parallel.Options(**options)
-    assembler = _parallel._Assembler(settings_)
-    out: list[streamfold.LogResult | _parallel.Rendered] = []
-    for unit in units:
-        sent = pickle.dumps(_parallel.fold_unit(unit, settings_), pickle.HIGHEST_PROTOCOL)
-        out += assembler.unit(unit, pickle.loads(sent))
-    out += assembler.finish()
-    return [signature(r) for r in out if isinstance(r, streamfold.LogResult)]
+def _cut_anywhere(path: Path, cuts: list[float], window: int | None) -> list[tuple[Any, ...]]:
+    """The process pool's results on ``path`` cut at the fractions ``cuts`` of its size."""
+    size = path.stat().st_size
+    return assembled_units(_units(path, (int(cut * size) for cut in cuts)), window=window)
+
+
+def _read_log_of(path: Path, window: int | None) -> list[tuple[Any, ...]]:
+    return [signature(r) for r in streamfold.read_log([path], window=window)]
 
 
 def _dask_here(parts: list[list[str]]) -> list[streamfold.LogResult]:
@@ -203,10 +200,7 @@ def test_any_byte_ranges_of_a_dialect_log_fold_as_read_log(
 ) -> None:
     """Cut anywhere, a log mixing the three APIs gives read_log's results, in its order."""
     path = _write(tmp_path_factory.mktemp("cuts") / "log.jsonl", _dialect_log(seed))
-    size = path.stat().st_size
-    units = _units(path, (int(cut * size) for cut in cuts))
-    expected = [signature(r) for r in streamfold.read_log([path], window=window)]
-    assert _assembled(units, window=window) == expected
+    assert _cut_anywhere(path, cuts, window) == _read_log_of(path, window)
 
 
 @settings(max_examples=80, deadline=None)
@@ -225,10 +219,7 @@ def test_any_byte_ranges_of_a_random_log_fold_as_read_log(
     """Streams of every shape the fixtures have, cut anywhere: read_log's results, events of no
     stream included (a range whose guesses fail is read again, routed as read_log routes it)."""
     path = _write(tmp_path_factory.mktemp("random") / "log.jsonl", _random_log(seed))
-    size = path.stat().st_size
-    units = _units(path, (int(cut * size) for cut in cuts))
-    expected = [signature(r) for r in streamfold.read_log([path], window=window)]
-    assert _assembled(units, window=window) == expected
+    assert _cut_anywhere(path, cuts, window) == _read_log_of(path, window)
 
 
 @settings(max_examples=80, deadline=None)
@@ -266,7 +257,7 @@ def test_every_block_size_folds_as_read_log(tmp_path: Path) -> None:
     assert sum(r[5] != () for r in expected) >= 3  # streams with errors
     for block_size in [40, 97, 150, 333, 512, 1000, 2500, 8000]:
         units = _parallel.plan(names, names, fmt="jsonl", jobs=2, block_size=block_size)
-        assert _assembled(units) == expected, block_size
+        assert assembled_units(units) == expected, block_size
 
 
 def test_fold_logs_on_two_processes_splits_dialect_logs(tmp_path: Path) -> None:
@@ -346,7 +337,7 @@ def test_two_messages_streams_across_a_cut_are_read_logs_error(tmp_path: Path) -
     for block_size in (60, 150, 300, 700):
         units = _parallel.plan([str(path)], [str(path)], fmt="jsonl", jobs=2, block_size=block_size)
         assert len(units) > 2
-        assert _assembled(units) == expected
+        assert assembled_units(units) == expected
     pooled = streamfold.fold_logs([path], jobs=2, block_size=150)
     assert [signature(r) for r in pooled] == expected
     with pytest.raises(streamfold.UsageError, match=r"^partition \d+:\d+: .*pass key="):

@@ -197,6 +197,12 @@ def assembled(paths: list[Path], block_size: int, **options: Any) -> list[tuple[
     through pickle as a worker would, assemble."""
     names = [str(p) for p in paths]
     units = _parallel.plan(names, names, fmt="jsonl", jobs=2, block_size=block_size)
+    return assembled_units(units, **options)
+
+
+def assembled_units(units: list[_parallel.Unit], **options: Any) -> list[tuple[Any, ...]]:
+    """Each unit folded in this process and sent through pickle as a worker sends it, then
+    assembled: the results' signatures."""
     settings = _parallel.Options(**options)
     assembler = _parallel._Assembler(settings)
     out: list[streamfold.LogResult | _parallel.Rendered] = []

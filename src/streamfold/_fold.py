@@ -1838,7 +1838,7 @@ def _merged(ordered: list[PartialFold]) -> PartialFold:
     if not isinstance(first, Accumulator):
         fresh: SegmentCore = type(first)()
         fresh.mark_segment()
-        for part in ordered:
+        for i, part in enumerate(ordered):
             if type(part._acc) is not type(first):
                 raise PartialMergeError(
                     f"cannot merge a {_api(first)} stream with a {_api(part._acc)} one", ranges=[]
@@ -1848,7 +1848,7 @@ def _merged(ordered: list[PartialFold]) -> PartialFold:
             except PartialMergeError as exc:
                 if exc.ranges:
                     raise
-                before = ordered[ordered.index(part) - 1]
+                before = ordered[i - 1]  # (the first merges into an empty fold)
                 raise type(exc)(
                     exc.message, ranges=[(before.start, before.end), (part.start, part.end)]
                 ) from None

@@ -158,7 +158,15 @@ from ._logs import (
     stream_result,
 )
 from ._responses import ResponseAccumulator
-from ._routing import Apart, Continued, RouteBook, Routed, RouteTrace, SegmentRouter
+from ._routing import (
+    Apart,
+    Continued,
+    Resolution,
+    RouteBook,
+    Routed,
+    RouteTrace,
+    SegmentRouter,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -912,11 +920,16 @@ class _Assembler:
 
 def _resolved(book: RouteBook, result: UnitResult, place: Callable[[int], str]) -> None:
     """The unit's segments by their real keys (``book`` resolves them), and read_log's
-    messages for its lines of no stream. A stream several local keys turned out to share is
-    merged from its pieces (what a worker made of each key alone is not the stream)."""
-    if result.routes is None:
-        return
-    found = book.resolve(result.routes, place)
+    messages for its lines of no stream (``take_resolution``)."""
+    if result.routes is not None:
+        take_resolution(book.resolve(result.routes, place), result, place)
+
+
+def take_resolution(found: Resolution, result: UnitResult, place: Callable[[int], str]) -> None:
+    """Give a unit's segments the real keys ``found`` names, and its lines of no stream
+    read_log's messages; raise where the guesses fail (``Resolution.check``). A stream several
+    local keys turned out to share is merged from its pieces (what a worker made of each key
+    alone is not the stream)."""
     shared = found.check(((seg.key, seg.first, seg.last) for seg in result.segments), place)
     for seg in result.segments:
         if seg.key in found.keys:

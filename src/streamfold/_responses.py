@@ -704,18 +704,15 @@ class ResponseAccumulator(EventFold[m.Response]):
         """Fold a segment's events here, as ``add`` would have after this fold's events."""
         count = self._count + later_count
         try:
-            self._replay_events(events)
+            for event in events:
+                try:
+                    self.add(event)
+                except InvalidChunkError:
+                    continue  # (the segment reported it when it folded the event)
+                except StreamError:
+                    return  # the stream ended there, as the segment's did
         finally:
             self._count = count  # (the segment counted what it was given, refused ones too)
-
-    def _replay_events(self, events: list[Any]) -> None:
-        for event in events:
-            try:
-                self.add(event)
-            except InvalidChunkError:
-                continue  # (the segment reported it when it folded the event)
-            except StreamError:
-                return  # the stream ended there, as the segment's did
 
     # -- reading input --------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ from ._logs import (
     orphan_result,
     stream_result,
 )
-from ._parallel import ORPHAN, SHIFT, Options, Segment, UnitResult, fold_lines
+from ._parallel import ORPHAN, SHIFT, Options, Segment, UnitResult, fold_lines, take_resolution
 from ._parallel import _located as located
 from ._routing import Resolution, RouteBook, RouteTrace
 
@@ -281,15 +281,10 @@ def _partition_runs(
     """One partition: ``(key, runs)`` per stream key, and the lines of no stream."""
     source = f"partition {number}"
     resolution = routes[number]
-    messages: dict[int, str] = {}
     if resolution is not None:
-        spans = ((seg.key, seg.first, seg.last) for seg in folded.segments)
-        resolution.check(spans, _place(number))
-        for seg in folded.segments:
-            seg.key = resolution.real(seg.key)
-        messages = resolution.orphans
+        take_resolution(resolution, folded, _place(number))
     orphans = [
-        orphan_result(messages.get(line, message), source, line)
+        orphan_result(message, source, line)
         for line, kind, message in folded.events
         if kind == ORPHAN
     ]
