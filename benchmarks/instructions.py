@@ -12,6 +12,8 @@ read back in the child, so a fold sees fresh objects as it would from a parser, 
 Paths (each on the text / tools / logprobs / n4 streams of ``benchmarks/streams.py``):
 
 - ``parse``: ``orjson.loads`` of each chunk line, the floor every log reader pays;
+- ``keep``: the same, keeping every parsed line: the floor of any fold that keeps what it
+  parsed (the garbage collector walks what stays alive);
 - ``fold``: ``accumulate`` on the parsed dicts;
 - ``sse``: ``from_sse`` on the SSE body (parse and fold);
 - ``log``: ``read_log`` on the JSON-lines log (one chunk per line);
@@ -45,7 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
 
 from benchmarks import streams  # noqa: E402
 
-PATHS = ("parse", "fold", "sse", "log", "log-data", "log-mixed")
+PATHS = ("parse", "keep", "fold", "sse", "log", "log-data", "log-mixed")
 SCENARIOS = tuple(streams.SCENARIOS)
 _COLLECTED = re.compile(rb"(?:Collected|refs)\s*:\s*([\d,]+)")
 
@@ -83,6 +85,7 @@ def write_inputs(directory: Path, scenario: str, scale: int) -> dict[str, tuple[
     n = len(chunks)
     return {
         "parse": (plain, n),
+        "keep": (plain, n),
         "fold": (plain, n),
         "sse": (sse, n),
         "log": (plain, n),
@@ -95,7 +98,7 @@ def child(path: str, file: str, mode: str) -> None:
     """What runs under callgrind: the setup of ``path`` and, unless ``mode`` is setup, its work."""
     import orjson  # imported in setup as in work, so their cost cancels
 
-    if path != "parse":
+    if path not in ("parse", "keep"):
         import streamfold
 
     raw = Path(file).read_bytes()
@@ -108,6 +111,11 @@ def child(path: str, file: str, mode: str) -> None:
         elif mode == "work":
             for line in lines:
                 orjson.loads(line)
+    elif path == "keep":
+        lines = raw.splitlines()
+        if mode == "work":
+            kept = [orjson.loads(line) for line in lines]
+            del kept  # freed here, as the other paths free what they built
     elif path == "sse":
         if mode == "work":
             streamfold.from_sse(raw)

@@ -407,3 +407,98 @@ def test_dask_raises_where_a_long_responses_piece_would_merge_otherwise() -> Non
         _dask_here(_split(lines, [5]))
     in_order = [json.dumps(e) for e in events]
     assert _global(_dask_here(_split(in_order, [5])), [5, len(events) - 5]) == _read_log(in_order)
+
+
+def _long_disordered_response(tmp_path: Path) -> tuple[Path, list[str], int]:
+    """A Responses stream of some 300 events, the fifth moved after the seventh (0 1 2 3 5 6
+    4 7 ...), written with a chat stream around it; and the byte where the line after event 5
+    starts: a cut there leaves 6 4 7 ... apart, a piece too long to be replayed whose
+    sequence numbers do not follow the first piece's."""
+    from streamfold import _responses
+    from test_dialects import _text_response
+
+    events = list(_responses.to_events(_text_response("x" * 300), piece_size=1))
+    swapped = [*events[:4], events[5], events[6], events[4], *events[7:]]
+    chat = [json.dumps({**_chat_chunk("c"), "choices": [{"index": 0, "delta": {"content": w}}]})
+            for w in ("a", "b", "c")]  # fmt: skip
+    lines = [chat[0], *(json.dumps(e) for e in swapped[:5]), chat[1]]
+    lines += [json.dumps(e) for e in swapped[5:]] + [chat[2]]
+    path = _write(tmp_path / "long.jsonl", lines)
+    cut = sum(len(line) + 1 for line in lines[:7]) - 1  # the newline ending the chat line
+    return path, lines, cut
+
+
+def test_fold_logs_reads_again_a_long_responses_piece_whose_merge_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cut inside a Responses stream whose order by sequence number crosses it, the piece
+    after it too long for the merge to replay: the parent folds the stream again from its
+    lines (the worker sends them), so the results are read_log's, with no error; through
+    pickle as a worker sends them, and on the real process pool."""
+    path, lines, cut = _long_disordered_response(tmp_path)
+    expected = _read_log_of(path, None)
+    (response,) = [r for r in streamfold.read_log([path]) if r.key != "c"]
+    assert response.ok and response.completion.output_text == "x" * 300
+    refolded = []
+    original = _parallel._Assembler._refolded
+
+    def spy(self: Any, stream: Any, parts: Any) -> Any:
+        refolded.append(stream.key)
+        return original(self, stream, parts)
+
+    monkeypatch.setattr(_parallel._Assembler, "_refolded", spy)
+    for cuts in ([cut], [40, cut], [cut, cut + 25_000]):  # other pieces around it too
+        refolded.clear()
+        assert assembled_units(_units(path, cuts), window=None) == expected
+        assert refolded == [response.key]  # the merge was refused: the stream read again
+    refolded.clear()  # a short piece after the cut: its events replayed, no refusal
+    assert assembled_units(_units(path, [cut, cut + 4000]), window=None) == expected
+    assert refolded == []
+    refolded.clear()
+    pooled = _parallel.assemble(_units(path, [cut]), _parallel.Options(window=None), jobs=2)
+    assert [signature(r) for r in pooled if isinstance(r, streamfold.LogResult)] == expected
+    assert refolded == [response.key]
+
+
+def _disagreeing_log(tmp_path: Path) -> Path:
+    """Three Responses streams one after another, 40 text deltas each; the second's
+    ``response.completed`` sends a text other than its deltas' (a disagreement, logged)."""
+    from streamfold import _responses
+    from test_dialects import _text_response
+
+    lines = []
+    for k in range(3):
+        events = list(_responses.to_events(_text_response("abcd" * 10), piece_size=1))
+        if k == 1:
+            done = events[-1]
+            assert done["type"] == "response.completed"
+            done["response"]["output"] = [
+                {"id": "msg_long", "type": "message", "role": "assistant",
+                 "content": [{"type": "output_text", "text": "other", "annotations": []}]}
+            ]  # fmt: skip
+        lines += [json.dumps(e).replace("_long", f"_{k}") for e in events]
+    return _write(tmp_path / "disagreeing.jsonl", lines)
+
+
+def test_a_worker_holds_back_what_a_guessed_stream_logs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker finishes the streams that end in its range on a guess (one may have begun in
+    an earlier range): what building such a stream logs (a Responses disagreement) goes to
+    the parent with it, logged if the guess holds and never if it fails. Wherever the log is
+    cut, the warnings are read_log's, once each."""
+    path = _disagreeing_log(tmp_path)
+    caplog.set_level("WARNING", logger="streamfold")
+    expected = _read_log_of(path, None)
+    logged = sorted(r.getMessage() for r in caplog.records)
+    assert len(logged) == 1 and "response resp_1: 1 value(s)" in logged[0]
+    size = path.stat().st_size
+    for cuts in (
+        [size // 6],
+        [size // 2],
+        [size // 3, size // 2],
+        [size * k // 9 for k in range(1, 9)],
+    ):
+        caplog.clear()
+        assert assembled_units(_units(path, cuts), window=None) == expected
+        assert sorted(r.getMessage() for r in caplog.records) == logged, cuts

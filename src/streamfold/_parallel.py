@@ -94,6 +94,11 @@ whole file.
 SSE captures (found per file, as the command line does) and gzip files are whole units; an SSE
 capture gives its results directly, at its place.
 
+A Responses stream whose ``sequence_number`` order crosses a cut, in a segment too long for the
+merge to replay, is refused by the merge (``PartialMergeError``); each Responses segment sent as a
+fold carries where its lines start (``Segment.again``), and the parent folds that stream again
+from all of them, as ``read_log`` does.
+
 The one case where the pieces differ from the single run is a stream whose chunks mix the chat and
 the legacy text shapes across a cut: the merge refuses it (``PartialMergeError``), and the parent
 reports it as an error of that stream instead of raising.
@@ -101,7 +106,9 @@ reports it as an error of that stream instead of raising.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import logging
 import os
 import pickle
 from collections import deque
@@ -113,7 +120,15 @@ from attrs import define, field, frozen
 
 from ._anthropic import MessageAccumulator
 from ._convert import to_json
-from ._dialect import CHAT, Core, dialect_of, dialect_of_core, event_kind, new_core
+from ._dialect import (
+    CHAT,
+    RESPONSES,
+    Core,
+    dialect_of,
+    dialect_of_core,
+    event_kind,
+    new_core,
+)
 from ._errors import (
     CutLineError,
     InvalidChunkError,
@@ -123,6 +138,7 @@ from ._errors import (
     UsageError,
     _CutLine,
     _DecodeError,
+    _OrderMergeError,
     cut_error,
     locate,
     where,
@@ -198,6 +214,7 @@ class Segment:
 
     __slots__ = (
         "acc",
+        "again",
         "checks",
         "choices",
         "end",
@@ -224,6 +241,9 @@ class Segment:
         # should the guess fail (cheaper to send than the fold); None when the guess is sure
         self.partial: PartialFold | Refold | None = None
         self.lines: list[Any] = []  # the segment's lines, while the worker needs them
+        # a Responses segment sent as its fold: its lines too, should a merge be refused
+        # (``_Assembler._refolded``); True while ``fold_lines`` keeps them (``_with_lines``)
+        self.again: Refold | bool | None = None
         self.end = CHOICES  # how the last chunk ended: chunk_kind, INVALID or FAILED
         self.error: InvalidChunkError | StreamError | None = None  # of the last chunk
         # the choice state at each chunk where a choice finished (where read_log asks
@@ -261,6 +281,7 @@ class Segment:
             self.final,
             self.members,
             self.starts,
+            self.again,
         )
 
 
@@ -278,6 +299,7 @@ def _segment(
     final: Any,
     members: int,
     starts: list[int],
+    again: Refold | bool | None,
 ) -> Segment:
     seg = Segment.__new__(Segment)
     seg.key, seg.index, seg.first, seg.last, seg.end, seg.error = (
@@ -290,6 +312,7 @@ def _segment(
     )
     seg.checks, seg.choices, seg.finished = checks, choices, finished
     seg.partial, seg.final, seg.members, seg.starts = partial, final, members, starts
+    seg.again = again
     seg.acc, seg.lines = None, []
     return seg
 
@@ -410,6 +433,7 @@ def fold_lines(
                 # a segment fold: tool-call routing waits for the merge (it needs the past)
                 acc.mark_segment()
                 seg = open_[key] = Segment(key, len(segments), number, acc)
+                seg.again = keep_lines and dialect == RESPONSES
                 segments.append(seg)
                 events.append((number, START, seg.index))
             else:
@@ -646,6 +670,7 @@ class _Stream:
     """One stream of the single-process run (a key may have several, one after another)."""
 
     __slots__ = (
+        "again",
         "certain",
         "choices",
         "complete",
@@ -675,6 +700,9 @@ class _Stream:
         self.last_line = line
         self.head = head  # its first segment
         self.parts: list[PartialFold | Refold | None] = []
+        # (a Responses stream) the lines of every segment so far, to fold the stream again
+        # should a merge be refused (``_Assembler._refolded``); None when one's are not sent
+        self.again: list[Refold] | None = []
         self.errors: list[StreamfoldError] = []
         self.choices: frozenset[int] = frozenset()
         self.finished: frozenset[int] = frozenset()
@@ -783,9 +811,12 @@ class _Assembler:
                 window=self.end.window,
                 base=unit.index << SHIFT,
                 field_rules=self.field_rules,
+                keep_lines=True,
+                offsets=lines,
                 by_id=self.by_id,
                 router=book.again(),
             )
+            _keep_lines(result, unit.path)
             _resolved(book, result, place)  # (routed as read_log routes: nothing to fail)
         return result
 
@@ -799,6 +830,12 @@ class _Assembler:
         """A segment of the stream ends: True when the stream ends with it."""
         stream.parts.append(seg.partial)
         stream.count += 1
+        if stream.again is not None:
+            again = seg.partial if isinstance(seg.partial, Refold) else seg.again
+            if isinstance(again, Refold):
+                stream.again.append(again)
+            else:
+                stream.again = None
         stream.last_source = source
         stream.last_line = line
         for start in seg.starts:
@@ -846,6 +883,8 @@ class _Assembler:
         parts = [self._loaded(part) for part in stream.parts]
         try:
             merged = merge_partials(parts, gaps=True)
+        except _OrderMergeError:  # a Responses stream's order crosses a cut: read it again
+            merged = self._refolded(stream, parts)
         except PartialMergeError:  # chat and text chunks in one stream: see the top
             merged = parts[0]
             for part in parts[1:]:
@@ -856,6 +895,23 @@ class _Assembler:
                     stream.errors.append(locate(refused, source, line))
         stream.parts = [merged]
         return merged
+
+    def _refolded(self, stream: _Stream, parts: list[PartialFold]) -> PartialFold:
+        """The stream folded again from all its lines, as read_log folds it: a Responses
+        stream whose order by sequence number crosses a cut, in a segment too long for the
+        merge to replay (``ResponseAccumulator.merge``)."""
+        assert stream.again, "a Responses segment was sent without its lines"
+        core = ResponseAccumulator()
+        core.mark_segment()
+        for again in stream.again:
+            for raw in again.lines():
+                # as read_log, which goes on past a cut line or a refused event (each was
+                # reported when its segment ended)
+                with contextlib.suppress(_CutLine, InvalidChunkError, StreamError):
+                    got = self.parse(raw)
+                    assert got is not None  # (these lines held the stream's events)
+                    core.add(got[1])
+        return PartialFold(core, parts[0].start, parts[-1].end)
 
     def _loaded(self, part: PartialFold | Refold | None) -> PartialFold:
         if isinstance(part, Refold):  # a worker's guess failed: fold its lines again, here
@@ -883,7 +939,9 @@ class _Assembler:
         if stream.final is not None:  # the worker finished it: the guess held (see the top)
             if stream.count != stream.members:
                 raise AssertionError(f"stream {stream.key!r}: the worker's guess failed")
-            completion, chunks, complete = stream.final
+            completion, chunks, complete, logged = stream.final
+            for record in logged:  # what building it logged, now that it is the result
+                _LOG.handle(record)
             if self.render is not None:  # the JSON text, ready to write
                 return Rendered(completion, stream.key, stream.source, stream.first_line, complete)
             return LogResult(
@@ -894,19 +952,25 @@ class _Assembler:
                 chunks=chunks,
                 complete=complete,
             )
-        merged = self._merged(stream, stream.last_source, stream.last_line)
-        stream.parts = []
-        result = stream_result(
-            resolved(merged, self.normalize),
-            stream.errors,
-            key=stream.key,
-            strict=self.strict,
-            source=stream.source,
-            first_line=stream.first_line,
-            last_source=stream.last_source,
-            last_line=stream.last_line,
-            warnings=stream.warnings,
+        # (a worker) what the stream's fold logs (a Responses disagreement) is held back and
+        # sent with the result: logged by the parent if the guess holds, else never
+        holding: contextlib.AbstractContextManager[list[logging.LogRecord]] = (
+            _held_log() if self.speculate else contextlib.nullcontext([])
         )
+        with holding as logged:
+            merged = self._merged(stream, stream.last_source, stream.last_line)
+            stream.parts = []
+            result = stream_result(
+                resolved(merged, self.normalize),
+                stream.errors,
+                key=stream.key,
+                strict=self.strict,
+                source=stream.source,
+                first_line=stream.first_line,
+                last_source=stream.last_source,
+                last_line=stream.last_line,
+                warnings=stream.warnings,
+            )
         if self.speculate and result.ok and not result.warnings:
             assert result.completion is not None
             head = stream.head
@@ -914,8 +978,29 @@ class _Assembler:
             folded: Any = result.completion
             if self.render is not None:
                 folded = to_json(result.completion, pretty=self.render == "pretty")
-            head.final = (folded, result.chunks, result.complete)
+            head.final = (folded, result.chunks, result.complete, tuple(logged))
         return result
+
+
+_LOG: Final = logging.getLogger("streamfold")
+
+
+@contextlib.contextmanager
+def _held_log() -> Iterator[list[logging.LogRecord]]:
+    """The records the ``streamfold`` logger would emit meanwhile, held back (their message
+    made text, so they pickle) instead of emitted."""
+    held: list[logging.LogRecord] = []
+
+    def hold(record: logging.LogRecord) -> bool:
+        record.msg, record.args = record.getMessage(), None
+        held.append(record)
+        return False
+
+    _LOG.addFilter(hold)
+    try:
+        yield held
+    finally:
+        _LOG.removeFilter(hold)
 
 
 def _resolved(book: RouteBook, result: UnitResult, place: Callable[[int], str]) -> None:
@@ -996,10 +1081,25 @@ def _finish_here(unit: Unit, result: UnitResult, options: Options, path: str | N
             if stream.certain and seg.key not in routed:
                 seg.partial = None  # the parent will surely use the completion
             elif isinstance(seg.partial, PartialFold):
-                found = seg.lines if path is not None else b"".join(seg.lines)
-                seg.partial = Refold(seg.partial.start, seg.partial.end, path, found)
-        seg.lines = []
+                seg.partial = _with_lines(seg, path)
+    _keep_lines(result, path)
     return result
+
+
+def _with_lines(seg: Segment, path: str | None) -> Refold:
+    """The segment's lines (kept by ``fold_lines``), to fold again in the parent."""
+    assert isinstance(seg.partial, PartialFold)
+    found = seg.lines if path is not None else b"".join(seg.lines)
+    return Refold(seg.partial.start, seg.partial.end, path, found)
+
+
+def _keep_lines(result: UnitResult, path: str | None) -> None:
+    """Keep the lines of the Responses segments sent as folds (``Segment.again``); drop the
+    rest."""
+    for seg in result.segments:
+        if seg.again is True:
+            seg.again = _with_lines(seg, path) if isinstance(seg.partial, PartialFold) else None
+        seg.lines = []
 
 
 def _located(
