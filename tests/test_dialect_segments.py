@@ -409,7 +409,7 @@ def test_dask_raises_where_a_long_responses_piece_would_merge_otherwise() -> Non
     assert _global(_dask_here(_split(in_order, [5])), [5, len(events) - 5]) == _read_log(in_order)
 
 
-def _long_disordered_response(tmp_path: Path) -> tuple[Path, list[str], int]:
+def _long_disordered_response(tmp_path: Path) -> tuple[Path, int]:
     """A Responses stream of some 300 events, the fifth moved after the seventh (0 1 2 3 5 6
     4 7 ...), written with a chat stream around it; and the byte where the line after event 5
     starts: a cut there leaves 6 4 7 ... apart, a piece too long to be replayed whose
@@ -425,7 +425,7 @@ def _long_disordered_response(tmp_path: Path) -> tuple[Path, list[str], int]:
     lines += [json.dumps(e) for e in swapped[5:]] + [chat[2]]
     path = _write(tmp_path / "long.jsonl", lines)
     cut = sum(len(line) + 1 for line in lines[:7]) - 1  # the newline ending the chat line
-    return path, lines, cut
+    return path, cut
 
 
 def test_fold_logs_reads_again_a_long_responses_piece_whose_merge_is_refused(
@@ -435,10 +435,12 @@ def test_fold_logs_reads_again_a_long_responses_piece_whose_merge_is_refused(
     after it too long for the merge to replay: the parent folds the stream again from its
     lines (the worker sends them), so the results are read_log's, with no error; through
     pickle as a worker sends them, and on the real process pool."""
-    path, lines, cut = _long_disordered_response(tmp_path)
+    path, cut = _long_disordered_response(tmp_path)
     expected = _read_log_of(path, None)
     (response,) = [r for r in streamfold.read_log([path]) if r.key != "c"]
-    assert response.ok and response.completion.output_text == "x" * 300
+    assert response.ok
+    assert isinstance(response.completion, streamfold.Response)
+    assert response.completion.output_text == "x" * 300
     refolded = []
     original = _parallel._Assembler._refolded
 
@@ -491,7 +493,8 @@ def test_a_worker_holds_back_what_a_guessed_stream_logs(
     caplog.set_level("WARNING", logger="streamfold")
     expected = _read_log_of(path, None)
     logged = sorted(r.getMessage() for r in caplog.records)
-    assert len(logged) == 1 and "response resp_1: 1 value(s)" in logged[0]
+    assert len(logged) == 1
+    assert "response resp_1: 1 value(s)" in logged[0]
     size = path.stat().st_size
     for cuts in (
         [size // 6],
@@ -502,3 +505,29 @@ def test_a_worker_holds_back_what_a_guessed_stream_logs(
         caplog.clear()
         assert assembled_units(_units(path, cuts), window=None) == expected
         assert sorted(r.getMessage() for r in caplog.records) == logged, cuts
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    moves=st.lists(st.tuples(st.floats(0, 1), st.integers(-6, 6)), min_size=1, max_size=4),
+    cuts=st.lists(st.floats(0, 1), min_size=1, max_size=3),
+)
+def test_any_byte_ranges_of_a_long_disordered_responses_stream_fold_as_read_log(
+    tmp_path_factory: pytest.TempPathFactory, moves: list[tuple[float, int]], cuts: list[float]
+) -> None:
+    """A Responses stream of some 300 events, some moved out of order, between chat streams,
+    cut anywhere: the pieces (long ones whose merge is refused included) give read_log's
+    results."""
+    from streamfold import _responses
+    from test_dialects import _text_response
+
+    events = list(_responses.to_events(_text_response("ab" * 150), piece_size=1))
+    for at, by in moves:
+        i = int(at * (len(events) - 1))
+        events.insert(max(0, min(len(events) - 1, i + by)), events.pop(i))
+    choices = [{"index": 0, "delta": {"content": "x"}}]
+    chat = [json.dumps({**_chat_chunk(f"c{k}"), "choices": choices}) for k in range(3)]
+    lines = [chat[0], *(json.dumps(e) for e in events[:150]), chat[1]]
+    lines += [json.dumps(e) for e in events[150:]] + [chat[2]]
+    path = _write(tmp_path_factory.mktemp("long") / "log.jsonl", lines)
+    assert _cut_anywhere(path, cuts, None) == _read_log_of(path, None)

@@ -883,9 +883,13 @@ class _Assembler:
         parts = [self._loaded(part) for part in stream.parts]
         try:
             merged = merge_partials(parts, gaps=True)
-        except _OrderMergeError:  # a Responses stream's order crosses a cut: read it again
-            merged = self._refolded(stream, parts)
-        except PartialMergeError:  # chat and text chunks in one stream: see the top
+        except PartialMergeError as refusal:
+            if isinstance(refusal, _OrderMergeError) and stream.again:
+                # a Responses stream's order crosses a cut: fold it again from its lines
+                refolded = self._refolded(stream, parts)
+                stream.parts = [refolded]
+                return refolded
+            # chat and text chunks in one stream (see the top), or no lines to read again
             merged = parts[0]
             for part in parts[1:]:
                 try:
@@ -900,7 +904,7 @@ class _Assembler:
         """The stream folded again from all its lines, as read_log folds it: a Responses
         stream whose order by sequence number crosses a cut, in a segment too long for the
         merge to replay (``ResponseAccumulator.merge``)."""
-        assert stream.again, "a Responses segment was sent without its lines"
+        assert stream.again is not None
         core = ResponseAccumulator()
         core.mark_segment()
         for again in stream.again:
