@@ -393,20 +393,44 @@ def test_partial_folds_of_a_disordered_responses_stream_merge_to_the_whole(
     assert merged == whole
 
 
-def test_dask_raises_where_a_long_responses_piece_would_merge_otherwise() -> None:
-    """A Responses stream whose order by sequence number crosses a partition boundary, in a
-    piece too long to be replayed: Dask raises UsageError naming the partition and line, never
-    a result that differs from read_log's."""
+def test_dask_replays_a_long_responses_piece_that_continues_a_stream() -> None:
+    """A Responses stream whose order by sequence number crosses a partition boundary, the
+    piece after it long: the piece keeps its events (it does not begin with
+    ``response.created``, so it may continue a stream), the merge replays them, and Dask gives
+    read_log's result, for any cut near the disorder and with several partitions."""
     from streamfold import _responses
     from test_dialects import _text_response
 
     events = list(_responses.to_events(_text_response("x" * 300), piece_size=1))
-    swapped = [*events[:4], events[5], events[4], *events[6:]]  # 5 waits for 4, across the cut
-    lines = [json.dumps(e) for e in swapped]
-    with pytest.raises(streamfold.UsageError, match=r"^partition 1:1: .*sequence numbers"):
-        _dask_here(_split(lines, [5]))
+    for swapped in (
+        [*events[:4], events[5], events[4], *events[6:]],  # 5 waits for 4, across the cut
+        [*events[:4], events[5], events[6], events[4], *events[7:]],  # 6 4 after it
+    ):
+        lines = [json.dumps(e) for e in swapped]
+        for cuts in ([5], [4], [6], [5, 100], [5, 100, 200]):
+            parts = _split(lines, cuts)
+            assert _global(_dask_here(parts), [len(p) for p in parts]) == _read_log(lines)
     in_order = [json.dumps(e) for e in events]
     assert _global(_dask_here(_split(in_order, [5])), [5, len(events) - 5]) == _read_log(in_order)
+
+
+def test_dask_raises_where_a_long_responses_piece_would_merge_otherwise() -> None:
+    """A stream whose ``response.created`` comes after later events, across a partition
+    boundary, in a long piece: the piece begins the stream as far as its partition can tell, so
+    it keeps only its first events, and its merge would differ from the whole fold. Dask raises
+    UsageError naming the partition and line, never a result that differs from read_log's."""
+    from streamfold import _responses
+    from test_dialects import _text_response
+
+    events = list(_responses.to_events(_text_response("x" * 300), piece_size=1))
+    late = [*events[1:5], events[0], *events[5:]]  # created after 1-4, across the cut
+    lines = [json.dumps(e) for e in late]
+    single = _read_log(lines)
+    assert len(single) == 1
+    assert '"status":"completed"' in single[0]
+    assert single[0].endswith("[])")  # no error
+    with pytest.raises(streamfold.UsageError, match=r"^partition 1:1: .*sequence numbers"):
+        _dask_here(_split(lines, [4]))
 
 
 def _long_disordered_response(tmp_path: Path) -> tuple[Path, int]:
@@ -531,3 +555,31 @@ def test_any_byte_ranges_of_a_long_disordered_responses_stream_fold_as_read_log(
     lines += [json.dumps(e) for e in events[150:]] + [chat[2]]
     path = _write(tmp_path_factory.mktemp("long") / "log.jsonl", lines)
     assert _cut_anywhere(path, cuts, None) == _read_log_of(path, None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    moves=st.lists(st.tuples(st.floats(0, 1), st.integers(-6, 6)), min_size=1, max_size=4),
+    cuts=st.lists(st.integers(1, 305), min_size=1, max_size=4),
+)
+def test_any_partitions_of_a_long_disordered_responses_stream_fold_as_read_log(
+    moves: list[tuple[float, int]], cuts: list[int]
+) -> None:
+    """A Responses stream of some 300 events, some moved out of order, in partitions cut
+    anywhere: Dask gives read_log's results; it may raise (UsageError) only where the stream's
+    ``response.created`` no longer comes first."""
+    from streamfold import _responses
+    from test_dialects import _text_response
+
+    events = list(_responses.to_events(_text_response("ab" * 150), piece_size=1))
+    for at, by in moves:
+        i = int(at * (len(events) - 1))
+        events.insert(max(0, min(len(events) - 1, i + by)), events.pop(i))
+    lines = [json.dumps(e) for e in events]
+    parts = _split(lines, cuts)
+    try:
+        got = _global(_dask_here(parts), [len(p) for p in parts])
+    except streamfold.UsageError:
+        assert events[0]["type"] != "response.created"
+        return
+    assert got == _read_log(lines)

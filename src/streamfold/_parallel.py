@@ -320,6 +320,11 @@ def _segment(
 _STATES: dict[ChoiceState, ChoiceState] = {}
 
 
+def _starts(event: Any) -> bool:
+    """Whether a Responses event opens its stream (nothing of the stream comes before it)."""
+    return type(event) is dict and event.get("type") == "response.created"
+
+
 def segment_core(acc: Core) -> Accumulator | SegmentCore:
     """A core as ``PartialFold`` takes it (every core folds segments)."""
     assert isinstance(acc, (Accumulator, ResponseAccumulator, MessageAccumulator))
@@ -367,12 +372,16 @@ def fold_lines(
     by_id: bool = False,
     continuing: bool = False,
     router: SegmentRouter | None = None,
+    replayable: bool = False,
 ) -> UnitResult:
     """Fold the lines of one unit into segments (see the theory of operation); with
     ``keep_lines``, each segment keeps its lines (for ``_finish_here``), or where they start in
     the file when ``offsets`` reads them. ``continuing``: the unit is not the first piece of its
     file (the streams of the Responses and Messages APIs open where it starts are unknown: see
-    ``_routing``); ``router``: one that knows them (``RouteBook.again``)."""
+    ``_routing``); ``router``: one that knows them (``RouteBook.again``). ``replayable``: a
+    Responses segment that does not begin with ``response.created`` keeps all its events, for
+    a merge to replay whatever their order (``ResponseAccumulator.keep_events``; Dask, where
+    nothing can read a partition's lines again)."""
     segments: list[Segment] = []
     events: list[tuple[int, int, Any]] = []
     open_: dict[Any, Segment] = {}
@@ -432,6 +441,8 @@ def fold_lines(
                     acc = new_core(dialect)
                 # a segment fold: tool-call routing waits for the merge (it needs the past)
                 acc.mark_segment()
+                if replayable and type(acc) is ResponseAccumulator and not _starts(chunk):
+                    acc.keep_events()
                 seg = open_[key] = Segment(key, len(segments), number, acc)
                 seg.again = keep_lines and dialect == RESPONSES
                 segments.append(seg)

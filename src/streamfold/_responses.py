@@ -45,7 +45,9 @@ fold of A+B for a stream whose sequence numbers do not cross the cut. Where they
 depends on the earlier segments (what is held, the number expected next): a segment
 (``mark_segment``) keeps its events while there are at most ``RAW`` of them, and the merge
 replays them as the whole fold reads them; a longer segment is merged by its state only where
-that is the whole fold's (``_follows``), else the merge raises :class:`PartialMergeError`.
+that is the whole fold's (``_follows``), else the merge raises :class:`PartialMergeError`. A
+segment told to (``keep_events``: one that may continue a stream begun in an earlier piece, where
+nothing can read its lines again) keeps all its events, and so does a merge of such segments.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import heapq
 import itertools
 import logging
 import random
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NoReturn
 
@@ -408,6 +411,7 @@ class ResponseAccumulator(EventFold[m.Response]):
         "_held_seqs",
         "_ids",
         "_items",
+        "_keep",
         "_late",
         "_loose",
         "_moved",
@@ -444,6 +448,7 @@ class ResponseAccumulator(EventFold[m.Response]):
         # (a segment, ``mark_segment``) every event given, while there are at most RAW of them:
         # what ``merge`` replays when the segment's order depends on the segments before it
         self._raw: list[Any] | None = None
+        self._keep = RAW  # how many events a segment keeps at most (``keep_events``)
         self._dups = 0
         self._final_dis: tuple[Disagreement, ...] = ()
         self._out: list[Event] | None = None  # set while add_events runs
@@ -501,7 +506,7 @@ class ResponseAccumulator(EventFold[m.Response]):
             self._refuse(position)
         raw = self._raw
         if raw is not None:
-            if len(raw) < RAW:
+            if len(raw) < self._keep:
                 raw.append(event)
             else:
                 self._raw = None
@@ -614,6 +619,13 @@ class ResponseAccumulator(EventFold[m.Response]):
         if self._count == 0 and self._raw is None:
             self._raw = []
 
+    def keep_events(self) -> None:
+        """(A segment, before its first event) Keep every event, not only the first ``RAW``:
+        ``merge`` then replays them all, so a merge with the segments before it is the whole
+        fold's whatever their order (a segment that may continue a stream begun in an earlier
+        piece, where nothing can read its lines again: Dask's partitions)."""
+        self._keep = sys.maxsize
+
     def merge(self, later: ResponseAccumulator) -> None:
         """Fold ``later``'s state into this one, as if its events had followed (in place).
 
@@ -628,6 +640,8 @@ class ResponseAccumulator(EventFold[m.Response]):
         """
         if self._final is not None:
             raise UsageError("merge() after completion()")
+        if self._count == 0:  # (a fresh fold the segments merge into) keeps as the first kept
+            self._keep = later._keep
         raw = later._raw
         if raw is not None and self._error is None:
             self._replay(raw, later._count)

@@ -29,6 +29,13 @@ cannot route either (two Messages streams open across a partition boundary, with
 them apart), or one of a stream that closed, raises :class:`UsageError` naming the partition and
 line, rather than give a different result: pass ``key=``.
 
+A Responses stream whose ``sequence_number`` order crosses a partition boundary: a partition's
+segment that does not begin with ``response.created`` may continue a stream, so it keeps all its
+events (``ResponseAccumulator.keep_events``) and the merge replays them as the whole fold reads
+them. Only a stream whose ``response.created`` itself comes after some of its events, across a
+boundary, in a long piece, still cannot merge: that raises :class:`UsageError` naming the
+partition and line.
+
 A stream ends at its include_usage chunk, at a chunk carrying a server error, or at the end of
 the data: the results are those of ``read_log(..., window=None)`` over the same lines, as a bag
 (in no particular order). The window of ``read_log`` (a finished stream closed when no chunk of
@@ -257,6 +264,7 @@ def _fold_partition(lines: list[Any], number: int, options: Options) -> UnitResu
         field_rules=options.field_rules,
         by_id=options.key is None,
         continuing=number > 0,
+        replayable=True,
     )
 
 
