@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import pytest
-from benchmarks import compare, instructions, memory, targets
+from benchmarks import compare, instructions, logprob_floor, memory, targets
 
 
 def _installed(module: str) -> bool:
@@ -114,3 +115,47 @@ def test_instructions_table_renders_ratios() -> None:
     text = instructions.render(table, ["text"])
     assert "10.0k" in text
     assert "35.0k (3.50x)" in text
+
+
+def test_instructions_keep_path_runs(tmp_path: Path) -> None:
+    """The ``keep`` path's work (orjson.loads keeping every line) runs on the written inputs."""
+    files = instructions.write_inputs(tmp_path, "logprobs", 1)
+    path, chunks = files["keep"]
+    assert chunks == len(path.read_bytes().splitlines())
+    instructions.child("keep", str(path), "work")
+
+
+def test_logprob_floor_ways_run() -> None:
+    """Every way logprob_floor.py counts runs on the logprobs stream's lists (the regex accepts
+    every one of them, or the child exits)."""
+    lists = logprob_floor.lists(1)
+    assert len(lists) == 500
+    for way in logprob_floor.WAYS:
+        logprob_floor.child(way, 1, "work")
+
+
+def test_logprob_floor_regex_refuses_what_the_check_refuses() -> None:
+    """The regex that stands for a check without a parse accepts only well-formed entries:
+    each entry the fold refuses, or a list JSON cannot parse, it refuses too."""
+    good = logprob_floor.lists(1)[0]
+    match = logprob_floor.ENTRIES.fullmatch
+    assert match(good)
+
+    def dumped(change: dict[str, object]) -> bytes:
+        entries = json.loads(good)
+        entries[0].update(change)
+        return json.dumps(entries, separators=(",", ":"), ensure_ascii=False).encode()
+
+    assert match(dumped({"token": "naïve 日本"}))  # UTF-8 text is well-formed
+    bad_fields: list[dict[str, object]] = [
+        {"logprob": "low"},
+        {"token": 7},
+        {"bytes": "ab"},
+        {"top_logprobs": {}},
+    ]
+    for bad_field in bad_fields:
+        assert match(dumped(bad_field)) is None, bad_field
+    ok = dumped({"token": "ok"})
+    assert match(ok.replace(b'"ok"', rb'"\ud800"')) is None  # a lone surrogate (orjson refuses)
+    assert match(ok.replace(b'"ok"', b'"o\xffk"')) is None  # not UTF-8
+    assert match(good[:-1]) is None  # cut short
