@@ -3,6 +3,7 @@ errors, events, ordering, merge, the way back (``to_events``) and the openai SDK
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -185,6 +186,16 @@ def _delta(**fields: Any) -> dict[str, Any]:
             "output_index",
         ),
         (_delta(item_id=7), "event 6: item_id: expected a string, got an int (7)", "item_id"),
+        (
+            _delta(output_index=-1),
+            "event 6: output_index: expected a non-negative int, got an int (-1)",
+            "output_index",
+        ),
+        (
+            _delta(content_index=-2),
+            "event 6: content_index: expected a non-negative int, got an int (-2)",
+            "content_index",
+        ),
         (_delta(logprobs="no"), "event 6: logprobs: expected a list, got 'no'", "logprobs"),
         (
             _delta(sequence_number="9"),
@@ -247,6 +258,67 @@ def test_no_bare_python_error_escapes_from_mangled_events() -> None:
                     acc.completion()
                 except (streamfold.InvalidChunkError, streamfold.StreamError):
                     pass
+
+
+def test_no_bare_python_error_escapes_from_mangled_events_in_context() -> None:
+    """Each event of every stream with one field replaced by each odd value, folded where it
+    belongs (after the events before it, the rest after it): every event is either folded or
+    refused with a streamfold error, and so is the completion. (A negative annotation_index
+    once raised a bare IndexError when the response was built.)"""
+    odd: list[Any] = [None, 3, -1, "s", [], {}, [1], {"a": 1}, 2.5, True]
+    for stream in STREAMS.values():
+        for k, event in enumerate(stream.events):
+            for key, value in itertools.product(event, odd):
+                mangled = {**event, key: value}
+                acc = Acc()
+                for each in [*stream.events[:k], mangled, *stream.events[k + 1 :]]:
+                    try:
+                        acc.add(each)
+                    except streamfold.StreamfoldError:
+                        if acc.is_complete:
+                            break
+                with contextlib.suppress(streamfold.StreamfoldError):
+                    streamfold.to_dict(acc.completion())
+
+
+@pytest.mark.parametrize("item", [5, None, "message", [], True])
+def test_a_terminal_output_item_that_is_no_object_is_refused_naming_it(item: Any) -> None:
+    """``response.output`` of the terminal event must hold objects: anything else is refused,
+    naming ``response.output[i]`` (it used to be folded into a Response that ``to_dict`` then
+    failed on with a bare AttributeError), and the fold so far is kept."""
+    events = [copy.deepcopy(e) for e in TEXT.events]
+    done = events[-1]
+    assert done["type"] == "response.completed"
+    done["response"]["output"] = [*done["response"]["output"], item]
+    acc = Acc()
+    for event in events[:-1]:
+        acc.add(event)
+    before = acc.snapshot()
+    with pytest.raises(streamfold.InvalidChunkError) as info:
+        acc.add(done)
+    assert info.value.path == f"response.output[{len(done['response']['output']) - 1}]"
+    assert info.value.completion == before
+    assert streamfold.to_dict(acc.completion())["output"] == streamfold.to_dict(before)["output"]
+
+
+def test_a_negative_annotation_index_is_refused_naming_it() -> None:
+    """An annotation event whose annotation_index is negative is refused (it named no place in
+    the list, and building the response raised IndexError); the rest of the stream folds."""
+    events = [dict(e) for e in WEB_SEARCH.events]
+    at = next(k for k, e in enumerate(events) if e["type"].endswith("annotation.added"))
+    acc = Acc()
+    for event in events[:at]:
+        acc.add(event)
+    before = acc.snapshot()
+    with pytest.raises(streamfold.InvalidChunkError) as info:
+        acc.add({**events[at], "annotation_index": -1})
+    assert info.value.path == "annotation_index"
+    assert info.value.position == at
+    assert info.value.completion == before
+    for event in events[at + 1 :]:
+        acc.add(event)
+    response = acc.completion()
+    assert response.status == "completed"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -357,6 +357,14 @@ def _int(ev: dict[str, Any], key: str) -> int | None:
     _fail(key, "an int", value)
 
 
+def _index(ev: dict[str, Any], key: str) -> int | None:
+    """A position in a list (``output_index``, ``content_index``, ...): a non-negative int."""
+    value = _int(ev, key)
+    if value is not None and value < 0:
+        _fail(key, "a non-negative int", value)
+    return value
+
+
 def _str(ev: dict[str, Any], key: str) -> str | None:
     value = ev.get(key)
     if value is None or type(value) is str:
@@ -368,7 +376,7 @@ def _str(ev: dict[str, Any], key: str) -> str | None:
 
 def _place(ev: dict[str, Any]) -> tuple[int | None, str | None]:
     """The item an event names: ``(output_index, item_id)``, at least one of them."""
-    oi = _int(ev, "output_index")
+    oi = _index(ev, "output_index")
     iid = _str(ev, "item_id")
     if oi is None and iid is None:
         raise _Invalid("output_index", "missing, and no item_id names the item")
@@ -839,8 +847,12 @@ class ResponseAccumulator(EventFold[m.Response]):
                 if got is not None and type(got) is not dict:
                     _fail(f"response.{key}", "an object", got)
             output = response.get("output")
-            if output is not None and type(output) is not list:
-                _fail("response.output", "a list", output)
+            if output is not None:
+                if type(output) is not list:
+                    _fail("response.output", "a list", output)
+                for i, item in enumerate(output):
+                    if type(item) is not dict:
+                        _fail(f"response.output[{i}]", "an object", item)
         if dry:
             return
         out = self._out
@@ -891,7 +903,7 @@ class ResponseAccumulator(EventFold[m.Response]):
         if value is None:
             _fail("item", "an object", value)
         data = _dump(value, "item")
-        oi = _int(ev, "output_index")
+        oi = _index(ev, "output_index")
         iid = data.get("id")
         if iid is not None and type(iid) is not str:
             _fail("item.id", "a string", iid)
@@ -937,7 +949,7 @@ class ResponseAccumulator(EventFold[m.Response]):
         value = ev.get("part")
         part = _dump(value, "part") if value is not None else {}
         oi, iid = _place(ev)
-        index = _int(ev, index_key) or 0
+        index = _index(ev, index_key) or 0
         ptype = part.get("type")
         if ptype is not None and type(ptype) is not str:
             _fail("part.type", "a string", ptype)
@@ -966,13 +978,13 @@ class ResponseAccumulator(EventFold[m.Response]):
             lp = _logprobs(ev)
         oi = ev.get("output_index")
         iid = ev.get("item_id")
-        if type(oi) is not int or (iid is not None and type(iid) is not str):
+        if type(oi) is not int or oi < 0 or (iid is not None and type(iid) is not str):
             oi, iid = _place(ev)  # checks, naming the field
         index = 0
         if index_key is not None:
             index = ev.get(index_key, 0)
-            if type(index) is not int:
-                index = _int(ev, index_key) or 0
+            if type(index) is not int or index < 0:
+                index = _index(ev, index_key) or 0
         if dry:
             return
         # the common case first: a placed item whose id is known (or not named)
@@ -1022,7 +1034,7 @@ class ResponseAccumulator(EventFold[m.Response]):
         full = _str(ev, key)
         lp = _logprobs(ev) if collection == "content" else None
         oi, iid = _place(ev)
-        index = _int(ev, index_key) or 0 if index_key else 0
+        index = _index(ev, index_key) or 0 if index_key else 0
         name = _str(ev, "name") if collection is None else None
         if dry:
             return
@@ -1051,8 +1063,8 @@ class ResponseAccumulator(EventFold[m.Response]):
             _fail("annotation", "an object", value)
         annotation = _dump(value, "annotation")
         oi, iid = _place(ev)
-        index = _int(ev, "content_index") or 0
-        at = _int(ev, "annotation_index")
+        index = _index(ev, "content_index") or 0
+        at = _index(ev, "annotation_index")
         if dry:
             return
         item = self._item(oi, iid, "message")
