@@ -6,8 +6,6 @@ is no object breaking ``to_dict``."""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,29 +14,9 @@ from benchmarks import streams as bench
 import anthropic_streams as anth
 import responses_streams as resp
 import streamfold
+from test_errors import _paths, _with  # every place in an event (each list item), one set
 
 ODD: list[Any] = [None, 3, -1, "s", "", [], {}, [1], {"a": 1}, 2.5, True, 10**30]
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    """Every place in an event: each key, and the first two items of each list."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield (*prefix, key)
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value[:2]):
-            yield (*prefix, index)
-            yield from _paths(item, (*prefix, index))
-
-
-def _with(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    out = copy.deepcopy(event)
-    place: Any = out
-    for step in path[:-1]:
-        place = place[step]
-    place[path[-1]] = value
-    return out
 
 
 def _streams() -> dict[str, list[dict[str, Any]]]:
