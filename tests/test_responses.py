@@ -215,6 +215,30 @@ def _delta(**fields: Any) -> dict[str, Any]:
             "output_index",
         ),
         (
+            {"type": "response.completed", "response": {"output": [{"id": 3}]}},
+            "event 6: response.output[0].id: expected a string, got an int (3)",
+            "response.output[0].id",
+        ),
+        (
+            {
+                "type": "response.output_item.done",
+                "output_index": 0,
+                "item": {"type": "message", "content": [{"type": 3}]},
+            },
+            "event 6: item.content[0].type: expected a string, got an int (3)",
+            "item.content[0].type",
+        ),
+        (
+            {
+                "type": "response.content_part.added",
+                "output_index": 0,
+                "content_index": 0,
+                "part": {"type": "output_text", "annotations": [1]},
+            },
+            "event 6: part.annotations[0]: expected an object, got an int (1)",
+            "part.annotations[0]",
+        ),
+        (
             {"type": "response.completed", "response": {"usage": 3}},
             "event 6: response.usage: expected an object, got an int (3)",
             "response.usage",

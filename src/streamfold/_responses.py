@@ -392,9 +392,50 @@ def _logprobs(ev: dict[str, Any], key: str = "logprobs") -> list[Any] | None:
             value = list(value)
         else:
             _fail(key, "a list", value)
-    if value and type(value[0]) is not dict:
-        return [_dump(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    for v in value:
+        if type(v) is not dict:
+            return [_dump(v, f"{key}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+def _part_shape(value: Any, path: str) -> dict[str, Any]:
+    """A content or summary part (of an item, a part event, the terminal event's output) as
+    plain JSON: its ``type`` a string, its ``annotations`` and ``logprobs`` lists of objects."""
+    data = _dump(value, path)
+    ptype = data.get("type")
+    if ptype is not None and type(ptype) is not str:
+        _fail(f"{path}.type", "a string", ptype)
+    for key in ("annotations", "logprobs"):
+        values = data.get(key)
+        if values is not None:
+            if type(values) is not list:
+                _fail(f"{path}.{key}", "a list", values)
+            for i, entry in enumerate(values):
+                if type(entry) is not dict:
+                    _fail(f"{path}.{key}[{i}]", "an object", entry)
+    return data
+
+
+def _item_shape(value: Any, path: str) -> tuple[dict[str, Any], list[tuple[str, list[Any]]]]:
+    """An output item (of an item event, the terminal event's output) as plain JSON, checked:
+    its ``id`` and ``type`` strings, its ``content`` and ``summary`` lists of parts; and those
+    parts, per collection."""
+    data = _dump(value, path)
+    iid = data.get("id")
+    if iid is not None and type(iid) is not str:
+        _fail(f"{path}.id", "a string", iid)
+    kind = data.get("type")
+    if kind is not None and type(kind) is not str:
+        _fail(f"{path}.type", "a string", kind)
+    collections = []
+    for key in ("content", "summary"):
+        parts = data.get(key)
+        if parts is not None:
+            if type(parts) is not list:
+                _fail(f"{path}.{key}", "a list", parts)
+            shaped = [_part_shape(p, f"{path}.{key}[{i}]") for i, p in enumerate(parts)]
+            collections.append((key, shaped))
+    return data, collections
 
 
 Handler = Callable[["ResponseAccumulator", dict[str, Any], Any, int, bool], None]
@@ -851,8 +892,7 @@ class ResponseAccumulator(EventFold[m.Response]):
                 if type(output) is not list:
                     _fail("response.output", "a list", output)
                 for i, item in enumerate(output):
-                    if type(item) is not dict:
-                        _fail(f"response.output[{i}]", "an object", item)
+                    _item_shape(item, f"response.output[{i}]")
         if dry:
             return
         out = self._out
@@ -902,24 +942,12 @@ class ResponseAccumulator(EventFold[m.Response]):
         value = ev.get("item")
         if value is None:
             _fail("item", "an object", value)
-        data = _dump(value, "item")
         oi = _index(ev, "output_index")
+        data, collections = _item_shape(value, "item")
         iid = data.get("id")
-        if iid is not None and type(iid) is not str:
-            _fail("item.id", "a string", iid)
         if oi is None and iid is None:
             raise _Invalid("output_index", "missing, and the item has no id")
         kind = data.get("type")
-        if kind is not None and type(kind) is not str:
-            _fail("item.type", "a string", kind)
-        collections = []
-        for key in ("content", "summary"):
-            parts = data.get(key)
-            if parts is not None:
-                if type(parts) is not list:
-                    _fail(f"item.{key}", "a list", parts)
-                dumped = [_dump(p, f"item.{key}[{i}]") for i, p in enumerate(parts)]
-                collections.append((key, dumped))
         if dry:
             return
         if self._out is not None and not self._started:
@@ -947,12 +975,10 @@ class ResponseAccumulator(EventFold[m.Response]):
     def _part_event(self, ev: dict[str, Any], spec: Any, pos: int, dry: bool) -> None:
         collection, index_key, done = spec
         value = ev.get("part")
-        part = _dump(value, "part") if value is not None else {}
+        part = _part_shape(value, "part") if value is not None else {}
         oi, iid = _place(ev)
         index = _index(ev, index_key) or 0
         ptype = part.get("type")
-        if ptype is not None and type(ptype) is not str:
-            _fail("part.type", "a string", ptype)
         if dry:
             return
         item = self._item(oi, iid, "reasoning" if collection == "summary" else "message")
