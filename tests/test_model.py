@@ -407,6 +407,29 @@ def test_from_dict_errors_are_invalid_chunk_errors(cls: type, data: Any) -> None
     assert cls.__name__ in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("cls", "data", "path", "what"),
+    [
+        (ChatCompletion, {"choices": [{"index": "zero", "message": {}}]}, "choices[0].index",
+         "invalid value for type, expected int"),
+        (ChatCompletionChunk, {"choices": [{"delta": {"tool_calls": [7]}}]},
+         "choices[0].delta.tool_calls[0]", "expected ChoiceDeltaToolCall"),
+        (TokenLogprob, {"logprob": -1.0}, "token", "required field missing"),
+        (streamfold.Response, {"object": "response", "output": [5]}, "output[0]",
+         "expected a mapping"),
+    ],
+)  # fmt: skip
+def test_from_dict_errors_name_the_field(cls: type, data: Any, path: str, what: str) -> None:
+    """The error names the path of the field that does not fit (``choices[0].index``), in its
+    message and as ``.path``, not a bare Python error's text."""
+    with pytest.raises(InvalidChunkError) as info:
+        streamfold.from_dict(cls, data)
+    assert info.value.path == path
+    assert str(info.value).startswith(f"cannot build {cls.__name__}: {path}: ")
+    assert what in str(info.value)
+    assert "Error:" not in str(info.value)  # (no "AttributeError: ..." from inside)
+
+
 @pytest.mark.parametrize("text", ["{not json", b"\xff\xfe", "", b"[1,"], ids=repr)
 def test_from_json_of_bad_json_is_an_invalid_chunk_error(text: str | bytes) -> None:
     """Text that is not JSON raises InvalidChunkError from from_json."""

@@ -176,17 +176,22 @@ def from_dict(cls: type[T], data: Any) -> T:
     try:
         return converter.structure(data, cls)
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        detail = "; ".join(_leaf_messages(exc)) or str(exc)
-        raise InvalidChunkError(f"cannot build {cls.__name__}: {detail}") from exc
+        found = _located_messages(exc)
+        detail = "; ".join(f"{path}: {what}" if path else what for path, what in found)
+        raise InvalidChunkError(
+            f"cannot build {cls.__name__}: {detail or exc}", path=found[0][0] if found else ""
+        ) from exc
 
 
-def _leaf_messages(exc: BaseException) -> list[str]:
-    if isinstance(exc, cattrs.BaseValidationError):
-        out: list[str] = []
-        for sub in exc.exceptions:
-            out.extend(_leaf_messages(sub))
-        return out
-    return [f"{type(exc).__name__}: {exc}"]
+def _located_messages(exc: BaseException) -> list[tuple[str, str]]:
+    """What did not fit, each with the path of its field (``choices[0].index``)."""
+    if not isinstance(exc, cattrs.BaseValidationError):
+        return [("", str(exc))]
+    out = []
+    for line in cattrs.transform_error(exc, path="$"):
+        what, _, where = line.rpartition(" @ $")
+        out.append((where.lstrip("."), what) if what else ("", line))
+    return out
 
 
 def _stdlib_bytes(data: Any) -> bytes:
