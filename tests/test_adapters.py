@@ -162,6 +162,43 @@ def test_wrap_completion_after_an_invalid_chunk_mid_stream() -> None:
     assert message(wrapped.completion).content == "Hel"
 
 
+def _dropping(chunks: list[Any]) -> Iterator[Any]:
+    """A source whose connection drops after ``chunks``."""
+    yield from chunks
+    raise ConnectionError("peer closed connection")
+
+
+async def _adropping(chunks: list[Any]) -> AsyncIterator[Any]:
+    for c in chunks:
+        await anyio.lowlevel.checkpoint()
+        yield c
+    raise ConnectionError("peer closed connection")
+
+
+def test_wrap_keeps_what_arrived_when_the_source_fails() -> None:
+    """An exception of the source itself (a dropped connection) passes through unchanged;
+    ``.completion`` then holds what arrived before it, as the README says."""
+    wrapped = streamfold.wrap(_dropping([role_chunk(), text_chunk("Hel"), text_chunk("lo")]))
+    seen: list[Any] = []
+    with pytest.raises(ConnectionError, match="peer closed"), wrapped:
+        _drain(wrapped, seen)
+    assert len(seen) == 3
+    assert message(wrapped.completion).content == "Hello"
+    assert not wrapped.is_complete
+
+
+@pytest.mark.anyio
+async def test_awrap_keeps_what_arrived_when_the_source_fails(anyio_backend: str) -> None:
+    """The async twin, on asyncio and trio."""
+    wrapped = streamfold.awrap(_adropping([role_chunk(), text_chunk("Hel"), text_chunk("lo")]))
+    seen: list[Any] = []
+    with pytest.raises(ConnectionError, match="peer closed"):
+        async with wrapped:
+            await _adrain(wrapped, seen)
+    assert len(seen) == 3
+    assert message(wrapped.completion).content == "Hello"
+
+
 def test_wrap_raises_stream_error_in_place_of_the_error_chunk() -> None:
     """The chunk carrying an error is not yielded; StreamError is raised where it would be."""
     error_chunk = chunk([choice({}, finish_reason="error")], error={"message": "boom"})
