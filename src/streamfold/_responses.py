@@ -383,19 +383,23 @@ def _place(ev: dict[str, Any]) -> tuple[int | None, str | None]:
     return oi, iid
 
 
+def _objects(value: Any, path: str) -> list[Any]:
+    """A list of objects (logprob entries, annotations) as plain JSON: the list itself when
+    every item is a dict already; each other item dumped (``_dump``: an object, or refused)."""
+    if type(value) is not list:
+        if type(value) is not tuple:
+            _fail(path, "a list", value)
+        value = list(value)
+    items: list[Any] = value
+    for item in items:
+        if type(item) is not dict:
+            return [_dump(v, f"{path}[{i}]") for i, v in enumerate(items)]
+    return items
+
+
 def _logprobs(ev: dict[str, Any], key: str = "logprobs") -> list[Any] | None:
     value = ev.get(key)
-    if value is None:
-        return None
-    if type(value) is not list:
-        if type(value) is tuple:
-            value = list(value)
-        else:
-            _fail(key, "a list", value)
-    for v in value:
-        if type(v) is not dict:
-            return [_dump(v, f"{key}[{i}]") for i, v in enumerate(value)]
-    return value
+    return None if value is None else _objects(value, key)
 
 
 def _part_shape(value: Any, path: str) -> dict[str, Any]:
@@ -408,11 +412,9 @@ def _part_shape(value: Any, path: str) -> dict[str, Any]:
     for key in ("annotations", "logprobs"):
         values = data.get(key)
         if values is not None:
-            if type(values) is not list:
-                _fail(f"{path}.{key}", "a list", values)
-            for i, entry in enumerate(values):
-                if type(entry) is not dict:
-                    _fail(f"{path}.{key}[{i}]", "an object", entry)
+            plain = _objects(values, f"{path}.{key}")
+            if plain is not values:  # (a copy: the event's own dict stays as sent)
+                data = {**data, key: plain}
     return data
 
 
